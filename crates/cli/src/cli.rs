@@ -1,0 +1,87 @@
+//! Command-line grammar (clap). This is the raw, unvalidated form; `cmd` resolves it.
+
+use clap::{Args, Parser, Subcommand};
+
+/// ward keeps Linux servers and the web applications on them patched and watched.
+///
+/// It inventories what runs where, matches it against vulnerability advisories, applies fixes
+/// through a staged, verified, reversible pipeline, and proves it all to an auditor.
+///
+/// Exit codes: 0 success, 1 a check found what it looks for (e.g. a version that does not
+/// satisfy a range), 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "ward", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare versions and test ranges exactly as each ecosystem's own tools do.
+    ///
+    /// Use it to debug a match: "is 1.2.3-1~deb12u1 older than 1.2.3-1 on Debian?",
+    /// "does 4.17.20 satisfy the npm range <4.17.21?".
+    #[command(subcommand)]
+    Version(VersionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    /// Print `<`, `=` or `>` for two versions of one ecosystem.
+    ///
+    /// With A and B given, compares them once. Without them, reads lines `A<TAB>B` from
+    /// standard input and prints one answer per line, in order; a line that cannot be compared
+    /// prints `error: <reason>` and the command exits with status 2 at the end.
+    ///
+    /// Examples:
+    ///   ward version compare --ecosystem Debian 1:2.0-1 2.5-1          # >
+    ///   ward version compare --ecosystem PyPI 1.0rc1 1.0.dev3          # >
+    ///   printf '1.0.0\t1.0.0-rc.1\n' | ward version compare --ecosystem npm
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
+
+    /// Check whether a version satisfies a range; exit 0 if it does, 1 if it does not.
+    ///
+    /// The range uses the ecosystem's own syntax where it has one: npm ranges for npm
+    /// (`>=3.5.1 <4.0.0 || >=4.1.3`, `^1.2`, `2.0.x`), Composer constraints for Packagist
+    /// (`>=8.0.0,<9.3.19 || ^10.1`), PEP 440 specifiers for PyPI (`>=1.0,!=1.3.*`). Every
+    /// other ecosystem takes comparators joined by `,` (and) and `||` (or):
+    /// `>=1.2.3-1, <1.2.3-1+deb12u1`.
+    #[command(verbatim_doc_comment)]
+    Satisfies(SatisfiesArgs),
+
+    /// List the ecosystems ward knows (OSV names) and how each orders versions.
+    Ecosystems,
+}
+
+#[derive(Debug, Args)]
+pub struct EcosystemArg {
+    /// OSV ecosystem name, optionally with a release: npm, PyPI, crates.io, Go, Maven,
+    /// NuGet, RubyGems, Packagist, Pub, Hex, CRAN, Hackage, Debian, Debian:12, Ubuntu:22.04,
+    /// Alpine:v3.19, Red Hat:9, ... (names are case-insensitive; see `ward version ecosystems`)
+    #[arg(long, short = 'e', value_name = "ECOSYSTEM")]
+    pub ecosystem: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub ecosystem: EcosystemArg,
+    /// First version (omit both to read `A<TAB>B` lines from standard input).
+    #[arg(requires = "b")]
+    pub a: Option<String>,
+    /// Second version.
+    pub b: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SatisfiesArgs {
+    #[command(flatten)]
+    pub ecosystem: EcosystemArg,
+    /// The version to test.
+    #[arg(value_name = "VERSION")]
+    pub candidate: String,
+    /// The range, in the ecosystem's syntax.
+    pub range: String,
+}

@@ -1,0 +1,24 @@
+//! Subcommand implementations. Each takes resolved arguments and returns the exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+mod version;
+
+/// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
+pub const EXIT_FOUND: u8 = 1;
+/// Exit status for errors (bad input, unreadable files...).
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Version(command) => version::run(command),
+    }
+}
+
+/// Writes to standard error, ignoring a closed pipe.
+pub fn write_stderr(text: &str) -> std::io::Result<()> {
+    std::io::stderr().lock().write_all(text.as_bytes())
+}

@@ -1,0 +1,30 @@
+//! The `ward` binary: parses the command line and hands off to a subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod cmd;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cmd::run(args) {
+        Ok(code) => code,
+        Err(error) => {
+            // `{:#}` prints the whole context chain on one line: "reading stdin: ...".
+            let _ = cmd::write_stderr(&format!("ward: error: {error:#}\n"));
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_grammar_is_consistent() {
+        super::cli::Cli::command().debug_assert();
+    }
+}
