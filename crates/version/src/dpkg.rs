@@ -32,6 +32,10 @@ impl DpkgVersion {
         if text.bytes().any(|b| b.is_ascii_whitespace()) {
             return Err(err("version string has embedded spaces"));
         }
+        if text.bytes().any(|b| b.is_ascii_control()) {
+            // dpkg reads versions as C strings; a control byte can never be part of one.
+            return Err(err("version string has a control character"));
+        }
         if text.len() > u32::MAX as usize / 2 {
             return Err(err("version string is too long"));
         }
@@ -220,12 +224,27 @@ mod tests {
 
     #[test]
     fn rejects_what_dpkg_rejects() {
-        for bad in ["", "  ", "1 2", ":1", "a:1", "-1:1", "1:", "1.0-", "-1", "99999999999:1"] {
+        for bad in
+            ["", "  ", "1 2", ":1", "a:1", "-1:1", "1:", "1.0-", "-1", "99999999999:1", "1\0a"]
+        {
             assert!(DpkgVersion::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         // dpkg only warns about these and still compares them.
         for ok in ["a1", "1.0_x", "0-pre"] {
             assert!(DpkgVersion::parse(ok).is_ok(), "{ok:?} should be accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod regressions {
+    use super::*;
+
+    /// Found by `fuzz/version_parse`: an embedded NUL looked like the end of the string to
+    /// `verrevcmp`, which then never advanced. Such versions are now rejected at parse time.
+    #[test]
+    fn nul_byte_in_version_is_rejected_instead_of_hanging() {
+        assert!(DpkgVersion::parse("1\u{0}a").is_err());
+        assert!(DpkgVersion::parse("1.0-1\u{0}").is_err());
     }
 }

@@ -77,6 +77,7 @@ fn compile(pattern: &str) -> Regex {
 }
 
 struct Patterns {
+    build: Regex,
     full: Regex,
     hyphen: Regex,
     comparator_trim: Regex,
@@ -95,6 +96,7 @@ impl Patterns {
     fn new(loose: bool) -> Patterns {
         let xp = re::xrangeplain(loose);
         Patterns {
+            build: compile(&re::build()),
             full: compile(&format!("^{}$", re::plain(loose))),
             hyphen: compile(&format!(r"^\s*({xp})\s+-\s+({xp})\s*$")),
             comparator_trim: compile(&format!(
@@ -341,6 +343,11 @@ fn replace_xrange(comp: &str, options: NpmOptions) -> String {
     let Some(c) = p.xrange.captures(comp) else { return comp.to_string() };
     let mut gtlt = group(&c, 1).unwrap_or("").to_string();
     let (big_m, m, pa) = (group(&c, 2), group(&c, 3), group(&c, 4));
+    // node-semver 7.8: an x before a number (`1.x.3`, `*.2`) is left alone, so it fails later
+    // as an invalid comparator instead of silently widening.
+    if (is_x(big_m) && !is_x(m)) || (is_x(m) && pa.is_some_and(|p| !p.is_empty()) && !is_x(pa)) {
+        return comp.to_string();
+    }
     let xbig = is_x(big_m);
     let xm = xbig || is_x(m);
     let xp = xm || is_x(pa);
@@ -490,9 +497,11 @@ fn parse_set(
     options: NpmOptions,
 ) -> Result<Vec<Comparator>, VersionError> {
     let p = patterns(options.loose);
-    let range = match p.hyphen.captures(range) {
+    // Build metadata never affects a range: node-semver strips it before anything else.
+    let range = p.build.replace_all(range, "");
+    let range = match p.hyphen.captures(&range) {
         Some(c) => hyphen_replace(&c, options.include_prerelease),
-        None => range.to_string(),
+        None => range.into_owned(),
     };
     let range = p.comparator_trim.replace_all(&range, "$1$2$3");
     let range = p.tilde_trim.replace_all(&range, "$1~");
