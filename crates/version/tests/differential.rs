@@ -267,11 +267,10 @@ fn pep440_agrees_with_packaging() {
     }
     for ((s, v), answer) in spec_cases.iter().zip(&answers[cmp_pairs.len()..]) {
         let got = SpecifierSet::parse(s).map(|set| set.contains(v, None));
-        let agree = match (*answer, &got) {
-            ("invalid", Err(_)) => true,
-            ("true", Ok(true)) | ("false", Ok(false)) => true,
-            _ => false,
-        };
+        let agree = matches!(
+            (*answer, &got),
+            ("invalid", Err(_)) | ("true", Ok(true)) | ("false", Ok(false))
+        );
         if !agree {
             let _ = writeln!(failures, "{v} in {s}: packaging {answer}, ward {got:?}");
         }
@@ -352,11 +351,10 @@ fn npm_agrees_with_node_semver() {
     }
     for ((r, v), answer) in sat.iter().zip(&answers[cmp_pairs.len()..]) {
         let got = NpmRange::parse(r, loose).map(|range| range.satisfies_str(v));
-        let agree = match (*answer, &got) {
-            ("invalid", Err(_)) => true,
-            ("true", Ok(true)) | ("false", Ok(false)) => true,
-            _ => false,
-        };
+        let agree = matches!(
+            (*answer, &got),
+            ("invalid", Err(_)) | ("true", Ok(true)) | ("false", Ok(false))
+        );
         if !agree {
             let _ = writeln!(failures, "{v} in {r:?}: node-semver {answer}, ward {got:?}");
         }
