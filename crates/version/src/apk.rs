@@ -8,7 +8,6 @@
 //! and OSV do.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::Num;
 use crate::VersionError;
@@ -230,31 +229,7 @@ impl Ord for ApkVersion {
     }
 }
 
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
-
-impl fmt::Display for ApkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for ApkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApkVersion({:?})", self.text)
-    }
-}
+version_traits!(ApkVersion);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,6 @@
 //! Both make `1.0 < 1.0.0`; they differ only in which separators they accept.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::{cmp_padded, Num};
 use crate::VersionError;
@@ -68,31 +67,7 @@ impl Ord for IntListVersion {
     }
 }
 
-impl PartialOrd for IntListVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for IntListVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for IntListVersion {}
-
-impl fmt::Display for IntListVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for IntListVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IntListVersion({:?})", self.text)
-    }
-}
+version_traits!(IntListVersion);
 
 #[cfg(test)]
 mod tests {

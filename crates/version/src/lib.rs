@@ -14,6 +14,39 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+/// Implements the comparison and formatting traits every version type shares, from its `Ord`
+/// and its `as_str()`: equality is "compares equal" (`1.0 == 1.0.0` where the ecosystem says
+/// so), `Display` is the text as written.
+macro_rules! version_traits {
+    ($type:ident) => {
+        impl PartialOrd for $type {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $type {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $type {}
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({:?})", stringify!($type), self.as_str())
+            }
+        }
+    };
+}
+
 pub mod apk;
 pub mod dpkg;
 mod ecosystem;

@@ -8,7 +8,6 @@
 //! Trailing "null" items (0, empty qualifier, empty list) are dropped, so `1.0.0 = 1`.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::Num;
 use crate::VersionError;
@@ -223,31 +222,7 @@ impl Ord for MavenVersion {
     }
 }
 
-impl PartialOrd for MavenVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for MavenVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for MavenVersion {}
-
-impl fmt::Display for MavenVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for MavenVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MavenVersion({:?})", self.text)
-    }
-}
+version_traits!(MavenVersion);
 
 #[cfg(test)]
 mod tests {

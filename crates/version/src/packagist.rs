@@ -156,31 +156,7 @@ impl Ord for PackagistVersion {
     }
 }
 
-impl PartialOrd for PackagistVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for PackagistVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for PackagistVersion {}
-
-impl fmt::Display for PackagistVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for PackagistVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PackagistVersion({:?})", self.text)
-    }
-}
+version_traits!(PackagistVersion);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {

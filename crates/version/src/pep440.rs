@@ -4,7 +4,6 @@
 //! setuptools' `LegacyVersion` and OSV order them).
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::{cmp_padded, Num};
 use crate::VersionError;
@@ -322,31 +321,7 @@ impl Ord for Pep440Version {
     }
 }
 
-impl PartialOrd for Pep440Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Pep440Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Pep440Version {}
-
-impl fmt::Display for Pep440Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for Pep440Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Pep440Version({:?})", self.text)
-    }
-}
+version_traits!(Pep440Version);
 
 /// A pre-PEP 440 version string (`0.9-doduo`), ordered as setuptools' `LegacyVersion`.
 #[derive(Clone)]
@@ -436,25 +411,7 @@ impl Ord for LegacyVersion {
     }
 }
 
-impl PartialOrd for LegacyVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for LegacyVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for LegacyVersion {}
-
-impl fmt::Debug for LegacyVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LegacyVersion({:?})", self.text)
-    }
-}
+version_traits!(LegacyVersion);
 
 /// A PyPI version: PEP 440 when it parses as one, otherwise legacy.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -5,7 +5,6 @@
 //! compare pairwise with missing ones as `0`, numbers above letters.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::Num;
 use crate::VersionError;
@@ -102,31 +101,7 @@ impl Ord for RubyGemsVersion {
     }
 }
 
-impl PartialOrd for RubyGemsVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RubyGemsVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RubyGemsVersion {}
-
-impl fmt::Display for RubyGemsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for RubyGemsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RubyGemsVersion({:?})", self.text)
-    }
-}
+version_traits!(RubyGemsVersion);
 
 #[cfg(test)]
 mod tests {

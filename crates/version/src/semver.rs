@@ -13,7 +13,6 @@
 //! `+incompatible` is build metadata, so both order correctly with no special case.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::num::{cmp_digit_str, cmp_padded, Num};
 use crate::VersionError;
@@ -186,31 +185,7 @@ impl Ord for SemverVersion {
     }
 }
 
-impl PartialOrd for SemverVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SemverVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SemverVersion {}
-
-impl fmt::Display for SemverVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Debug for SemverVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SemverVersion({:?})", self.text)
-    }
-}
+version_traits!(SemverVersion);
 
 #[cfg(test)]
 mod tests {
