@@ -24,6 +24,49 @@ pub enum Command {
     /// "does 4.17.20 satisfy the npm range <4.17.21?".
     #[command(subcommand)]
     Version(VersionCommand),
+
+    /// Run monitoring checks: any Nagios / Monitoring-Plugins plugin, or a built-in check.
+    ///
+    /// The exit code of `ward check run` is the check's state: 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Run one check once and print its parsed result.
+    ///
+    /// Either a plugin after `--` (any Nagios / Monitoring-Plugins compatible program), or a
+    /// built-in check with `--builtin`. The exit code is the state code (0-3).
+    ///
+    /// Examples:
+    ///   ward check run -- /usr/lib/nagios/plugins/check_load -w 5,4,3 -c 10,8,6
+    ///   ward check run --format json --timeout 10 -- check_tcp -H 127.0.0.1 -p 22
+    #[command(verbatim_doc_comment)]
+    Run(CheckRunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// `STATE: summary | perfdata`, then the long output (plugin style).
+    Text,
+    /// One `ward.check/1` JSON object (docs/json/check.md).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckRunArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Seconds before the check is stopped and reported UNKNOWN ("timeout after N s"); for
+    /// plugins the whole process group is killed (SIGTERM, then SIGKILL).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// The plugin and its arguments (after `--`).
+    #[arg(last = true, value_name = "PLUGIN [ARGS]...")]
+    pub plugin: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
