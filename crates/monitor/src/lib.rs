@@ -5,6 +5,7 @@
 //! [`perfdata`], [`output`], [`engine`]. IO modules: [`exec`] (runs plugins through
 //! `ward-process`) and [`builtin`] (checks that run inside ward).
 
+pub mod engine;
 pub mod exec;
 pub mod output;
 pub mod perfdata;
@@ -12,6 +13,7 @@ pub mod result;
 
 pub mod state;
 pub mod threshold;
+pub mod time;
 
 pub use output::PluginOutput;
 pub use perfdata::{ParseProblem, PerfDatum, PerfValue};
