@@ -43,8 +43,11 @@ pub enum CheckCommand {
     /// Examples:
     ///   ward check run -- /usr/lib/nagios/plugins/check_load -w 5,4,3 -c 10,8,6
     ///   ward check run --format json --timeout 10 -- check_tcp -H 127.0.0.1 -p 22
+    ///   ward check run --builtin http --url https://shop.example/ --contains Welcome -w 1 -c 3
+    ///   ward check run --builtin disk --path /var -w 80 -c 90
+    ///   ward check run --story login.toml
     #[command(verbatim_doc_comment)]
-    Run(CheckRunArgs),
+    Run(Box<CheckRunArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,9 +67,74 @@ pub struct CheckRunArgs {
     /// plugins the whole process group is killed (SIGTERM, then SIGKILL).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
+    /// Run a built-in check instead of a plugin: http, tcp, dns, process, disk, load,
+    /// file_age. Its parameters come from the flags below and `--param`.
+    #[arg(long, value_name = "KIND", conflicts_with_all = ["plugin", "story"])]
+    pub builtin: Option<String>,
+    /// Run a user-story file (multi-step HTTP scenario, TOML) instead of a plugin.
+    #[arg(long, value_name = "FILE", conflicts_with = "plugin")]
+    pub story: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub params: BuiltinParams,
     /// The plugin and its arguments (after `--`).
     #[arg(last = true, value_name = "PLUGIN [ARGS]...")]
     pub plugin: Vec<String>,
+}
+
+/// Parameters of built-in checks (each is the parameter of the same name, `-` as `_`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Built-in check parameters")]
+pub struct BuiltinParams {
+    /// http: the URL to request.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// http: request method (GET, HEAD, POST...).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// http: accepted status codes, comma separated (default: any below 400).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// http: text the body must contain.
+    #[arg(long)]
+    pub contains: Option<String>,
+    /// http: regular expression the body must match.
+    #[arg(long)]
+    pub regex: Option<String>,
+    /// http: `Name: text`, a header that must be present and contain text.
+    #[arg(long)]
+    pub header: Option<String>,
+    /// http: redirects to follow (default 0: the redirect is the response).
+    #[arg(long)]
+    pub max_redirects: Option<String>,
+    /// tcp: host name or address.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// tcp: port.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// tcp: text to send (`\r`, `\n` escapes).
+    #[arg(long)]
+    pub send: Option<String>,
+    /// tcp: text expected in the reply; dns: addresses expected, comma separated.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// dns: the name to resolve; process: the process name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// disk, file_age: the path.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Warning range (`10`, `10:`, `~:10`, `10:20`, `@10:20`): seconds for http/tcp/dns,
+    /// percent used for disk, `l1,l5,l15` for load, age in seconds for file_age, count for
+    /// process.
+    #[arg(long, short = 'w', allow_hyphen_values = true)]
+    pub warning: Option<String>,
+    /// Critical range, same units as --warning.
+    #[arg(long, short = 'c', allow_hyphen_values = true)]
+    pub critical: Option<String>,
+    /// Any other parameter, as KEY=VALUE (repeatable): e.g. `--param args=nginx`.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub extra: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -256,3 +256,56 @@ fn check_load_reports_three_averages() {
     let all_zero = ["load1", "load5", "load15"].iter().all(|l| perf(&json, l)["value"] == 0.0);
     assert_eq!(exit, if all_zero { 0 } else { 2 }, "{json}");
 }
+
+#[test]
+fn builtin_http_and_tcp_from_the_command_line() {
+    let port = http_server("200 OK", "<html>Welcome to ward</html>");
+    let url = format!("http://127.0.0.1:{port}/");
+    let (exit, json) =
+        check_json(&["--builtin", "http", "--url", &url, "--contains", "Welcome"], &[]);
+    assert_eq!(exit, 0, "{json}");
+    assert!(json["summary"].as_str().unwrap().starts_with("HTTP OK: "), "{json}");
+    assert_eq!(perf(&json, "size")["value"], 28.0);
+    let (exit, json) =
+        check_json(&["--builtin", "http", "--url", &url, "--contains", "Checkout"], &[]);
+    assert_eq!((exit, json["state"].as_str()), (2, Some("CRITICAL")), "{json}");
+    let (exit, json) = check_json(
+        &["--builtin", "tcp", "--host", "127.0.0.1", "--port", &port.to_string(), "-c", "@0:1000"],
+        &[],
+    );
+    assert_eq!((exit, json["state"].as_str()), (2, Some("CRITICAL")), "{json}");
+}
+
+#[test]
+fn usage_errors_of_check_run_are_unknown() {
+    for args in [
+        vec!["check", "run", "--builtin", "dns", "--name", "localhost", "--param", "colour=red"],
+        vec!["check", "run", "--url", "http://x"],
+        vec!["check", "run"],
+        vec!["check", "run", "--timeout", "0", "--", "/bin/true"],
+        vec!["check", "run", "--story", "/nonexistent/story.toml"],
+    ] {
+        let out = ward(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("ward: error: "), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_story_file_from_the_command_line() {
+    let port = http_server("200 OK", "<html>Welcome to ward</html>");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("home.toml");
+    let story = format!(
+        "name = \"home\"\nbase_url = \"http://127.0.0.1:{port}\"\n\n[[step]]\nname = \"home page\"\nurl = \"/\"\ncontains = [\"Welcome\"]\n\n[[step]]\nname = \"cart\"\nurl = \"/cart\"\ncontains = [\"Your cart\"]\n"
+    );
+    std::fs::write(&file, story).unwrap();
+    let (exit, json) = check_json(&["--story", file.to_str().unwrap()], &[]);
+    assert_eq!(exit, 2, "{json}");
+    assert_eq!(
+        json["summary"],
+        "STORY CRITICAL - home: step 2 \"cart\" failed: expected \"Your cart\" in the response"
+    );
+    assert!(json["long_output"].as_str().unwrap().contains("Welcome to ward"), "{json}");
+}

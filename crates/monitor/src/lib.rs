@@ -5,6 +5,7 @@
 //! [`perfdata`], [`output`], [`engine`]. IO modules: [`exec`] (runs plugins through
 //! `ward-process`) and [`builtin`] (checks that run inside ward).
 
+pub mod builtin;
 pub mod engine;
 pub mod exec;
 pub mod output;
@@ -12,6 +13,7 @@ pub mod perfdata;
 pub mod result;
 
 pub mod state;
+pub mod story;
 pub mod threshold;
 pub mod time;
 
