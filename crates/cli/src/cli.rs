@@ -31,6 +31,43 @@ pub enum Command {
     /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
     #[command(subcommand)]
     Check(CheckCommand),
+
+    /// Run a job (e.g. from cron) and report it as a heartbeat to `ward check serve`.
+    ///
+    /// Signals start, then success or failure with the exit code, duration and the tail of
+    /// the output. The job's output is passed through; ward exits with the job's exit code
+    /// (124 on timeout, 127 when it cannot be started, 128+N for signal N).
+    ///
+    /// Example (crontab):
+    ///   0 2 * * *  ward run --heartbeat nightly-backup --config /etc/ward/checks.toml -- /usr/local/bin/backup
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+}
+
+/// Where `ward check serve` keeps its state (status, metrics, the passive spool).
+#[derive(Debug, Args)]
+pub struct StateDirArgs {
+    /// The serve configuration file; its `[serve] state_dir` is used.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// The state directory itself (default: $WARD_STATE_DIR, else /var/lib/ward/checks).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The heartbeat (as declared in the serve configuration) this job reports to.
+    #[arg(long, value_name = "NAME")]
+    pub heartbeat: String,
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Kill the job's process group after this many seconds (default: no limit).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND [ARGS]...")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +85,66 @@ pub enum CheckCommand {
     ///   ward check run --story login.toml
     #[command(verbatim_doc_comment)]
     Run(Box<CheckRunArgs>),
+
+    /// Run the scheduler over a configuration file and print state changes as they happen.
+    ///
+    /// Writes status.json, metrics.prom (Prometheus text) and trends.json into the state
+    /// directory, and takes passive results and heartbeats from its spool.
+    Serve(ServeArgs),
+
+    /// Show the state of every check of a running (or finished) `ward check serve`.
+    ///
+    /// Exit code: the worst state (0 OK ... 2 CRITICAL; UNREACHABLE counts as CRITICAL,
+    /// UNKNOWN as 3 only when nothing is WARNING or CRITICAL).
+    Status(StatusArgs),
+
+    /// Submit a passive result for a check declared with `passive = true`.
+    ///
+    /// Example:
+    ///   ward check submit --config /etc/ward/checks.toml backup-report OK 'backup done | size=12GB'
+    #[command(verbatim_doc_comment)]
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML; see `docs/check-config.md`).
+    #[arg(long, value_name = "FILE")]
+    pub config: std::path::PathBuf,
+    /// Output format of the live state changes.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Run every active check once, write the status, print it and exit with the worst state.
+    #[arg(long, conflicts_with = "duration")]
+    pub once: bool,
+    /// Stop after this many seconds (default: run until stopped).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// Seconds this result stays fresh (default: the check's freshness).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// The passive check's name.
+    pub check: String,
+    /// OK, WARNING, CRITICAL, UNKNOWN or 0-3.
+    pub state: String,
+    /// Plugin-style output (`summary | perfdata`, further lines long output); `-` reads it
+    /// from standard input.
+    pub output: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,16 +6,21 @@
 //! `ward-process`) and [`builtin`] (checks that run inside ward).
 
 pub mod builtin;
+pub mod config;
 pub mod engine;
 pub mod exec;
+pub mod heartbeat;
 pub mod output;
 pub mod perfdata;
 pub mod result;
 
+pub mod scheduler;
+pub mod spool;
 pub mod state;
 pub mod story;
 pub mod threshold;
 pub mod time;
+pub mod timeseries;
 
 pub use output::PluginOutput;
 pub use perfdata::{ParseProblem, PerfDatum, PerfValue};

@@ -107,7 +107,7 @@ pub fn human(d: Duration) -> String {
 /// One captured stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Captured {
-    /// The first `output_limit` bytes.
+    /// The first `output_limit` bytes (the last ones with [`Command::keep_tail`]).
     pub bytes: Vec<u8>,
     /// Every byte the program wrote, kept or not.
     pub total: u64,
@@ -152,6 +152,7 @@ pub struct Command {
     timeout: Option<Duration>,
     kill_grace: Duration,
     output_limit: usize,
+    keep_tail: bool,
 }
 
 impl Command {
@@ -168,6 +169,7 @@ impl Command {
             timeout: None,
             kill_grace: DEFAULT_KILL_GRACE,
             output_limit: DEFAULT_OUTPUT_LIMIT,
+            keep_tail: false,
         }
     }
 
@@ -238,6 +240,13 @@ impl Command {
         self
     }
 
+    /// Keeps the *last* `output_limit` bytes of each stream instead of the first (for job
+    /// wrappers that report how a run ended).
+    pub fn keep_tail(mut self) -> Self {
+        self.keep_tail = true;
+        self
+    }
+
     pub fn program(&self) -> &OsStr {
         &self.program
     }
@@ -293,11 +302,23 @@ impl Command {
         let (done_tx, done_rx) = mpsc::channel::<()>();
         let mut readers = 0;
         if let Some(pipe) = child.stdout.take() {
-            spawn_reader(pipe, Arc::clone(&stdout), self.output_limit, done_tx.clone());
+            spawn_reader(
+                pipe,
+                Arc::clone(&stdout),
+                self.output_limit,
+                self.keep_tail,
+                done_tx.clone(),
+            );
             readers += 1;
         }
         if let Some(pipe) = child.stderr.take() {
-            spawn_reader(pipe, Arc::clone(&stderr), self.output_limit, done_tx.clone());
+            spawn_reader(
+                pipe,
+                Arc::clone(&stderr),
+                self.output_limit,
+                self.keep_tail,
+                done_tx.clone(),
+            );
             readers += 1;
         }
         drop(done_tx);
@@ -441,6 +462,7 @@ fn spawn_reader(
     mut pipe: impl Read + Send + 'static,
     into: Arc<Mutex<Captured>>,
     limit: usize,
+    tail: bool,
     done: mpsc::Sender<()>,
 ) {
     thread::spawn(move || {
@@ -450,8 +472,14 @@ fn spawn_reader(
                 Ok(0) => break,
                 Ok(n) => {
                     let mut c = into.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let keep = limit.saturating_sub(c.bytes.len()).min(n);
-                    c.bytes.extend_from_slice(&buf[..keep]);
+                    if tail {
+                        c.bytes.extend_from_slice(&buf[..n]);
+                        let excess = c.bytes.len().saturating_sub(limit);
+                        c.bytes.drain(..excess);
+                    } else {
+                        let keep = limit.saturating_sub(c.bytes.len()).min(n);
+                        c.bytes.extend_from_slice(&buf[..keep]);
+                    }
                     c.total += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -55,6 +55,14 @@ fn output_past_the_limit_is_read_and_discarded() {
 }
 
 #[test]
+fn keep_tail_keeps_the_last_bytes() {
+    let out = sh("seq 1 10000").output_limit(10).keep_tail().run().unwrap();
+    assert_eq!(out.stdout.bytes, b"999\n10000\n");
+    assert_eq!(out.stdout.bytes.len(), 10);
+    assert!(out.stdout.truncated());
+}
+
+#[test]
 fn timeout_kills_the_whole_process_group_with_term() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("grandchild-survived");
