@@ -201,3 +201,129 @@ fn bad_parameters_are_errors_naming_the_check_and_parameter() {
     assert!(e("load", &[("warning", "1,2")]).to_string().contains("three"));
     assert!(e("disk", &[("warning", "5:1")]).to_string().contains("invalid threshold range"));
 }
+
+/// An HTTPS server on 127.0.0.1 with a certificate for 127.0.0.1 from a fresh test CA,
+/// valid until `not_after` (year, month, day). Returns (port, CA PEM file).
+fn https_server(not_after: (i32, u8, u8), dir: &std::path::Path) -> (u16, String) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "ward test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let cert = params.signed_by(&key, &issuer).expect("certificate");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_cert.pem()).expect("CA file");
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut reader = BufReader::new(&mut tls);
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                    if line == "\r\n" {
+                        break;
+                    }
+                    line.clear();
+                }
+                let body = "secure hello";
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, ca_file.to_string_lossy().into_owned())
+}
+
+#[test]
+fn https_with_certificate_days_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, ca) = https_server((2040, 1, 1), dir.path());
+    let url = format!("https://127.0.0.1:{port}/");
+    // Days left, computed independently of ward.
+    let expiry = chrono::NaiveDate::from_ymd_opt(2040, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let days = (expiry - chrono::Utc::now()).num_days();
+    let r = check(
+        "http",
+        &[("url", &url), ("ca_file", &ca), ("contains", "secure hello")],
+        State::Ok,
+        "200 OK",
+    );
+    assert!(r.perfdata.iter().all(|p| p.label != "cert_days"), "not asked: not checked");
+    let more = (days + 10).to_string();
+    let fewer = (days - 10).to_string();
+    let r = check(
+        "http",
+        &[
+            ("url", &url),
+            ("ca_file", &ca),
+            ("cert_warning_days", &fewer),
+            ("cert_critical_days", "7"),
+        ],
+        State::Ok,
+        "200 OK",
+    );
+    assert_eq!(perf(&r, "cert_days"), days as f64);
+    assert!(r.long_output.contains("expires in"), "{}", r.long_output);
+    check(
+        "http",
+        &[("url", &url), ("ca_file", &ca), ("cert_warning_days", &more)],
+        State::Warning,
+        &format!("certificate for 127.0.0.1 expires in {days} days (2040-01-01T00:00:00Z)"),
+    );
+    check(
+        "http",
+        &[("url", &url), ("ca_file", &ca), ("cert_critical_days", &more)],
+        State::Critical,
+        "expires in",
+    );
+    // Without the test CA the certificate is not trusted: the request itself fails.
+    check("http", &[("url", &url)], State::Critical, "HTTP CRITICAL");
+    check(
+        "http",
+        &[("url", &url), ("cert_warning_days", "30")],
+        State::Critical,
+        "certificate: TLS handshake",
+    );
+
+    let (old_port, old_ca) = https_server((2020, 1, 1), dir.path());
+    let old = format!("https://127.0.0.1:{old_port}/");
+    check(
+        "http",
+        &[("url", &old), ("ca_file", &old_ca), ("cert_warning_days", "30")],
+        State::Critical,
+        "expired",
+    );
+}

@@ -11,6 +11,7 @@ use crate::perfdata::PerfDatum;
 use crate::result::CheckResult;
 use crate::state::State;
 use crate::threshold::Thresholds;
+use crate::time::Timestamp;
 
 /// Bytes of a response body ward reads (the rest is not downloaded).
 pub const BODY_LIMIT: u64 = 4 * 1024 * 1024;
@@ -18,7 +19,25 @@ pub const BODY_LIMIT: u64 = 4 * 1024 * 1024;
 /// An HTTP agent: rustls for HTTPS, a cookie jar shared by its requests, `timeout` for the
 /// whole of each request, and `max_redirects` followed (0: a redirect is the response).
 pub fn agent(timeout: Duration, max_redirects: u32) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
+    agent_with(timeout, max_redirects, None)
+}
+
+/// [`agent`] trusting only the certificates of `ca_pem` (a PEM bundle) when given.
+pub fn agent_with(timeout: Duration, max_redirects: u32, ca_pem: Option<&[u8]>) -> ureq::Agent {
+    let mut builder = ureq::Agent::config_builder();
+    if let Some(pem) = ca_pem {
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+            .build();
+        builder = builder.tls_config(tls);
+    }
+    let config = builder
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(max_redirects)
@@ -151,6 +170,11 @@ pub struct HttpCheck {
     pub max_redirects: u32,
     pub body: Option<String>,
     pub time: Thresholds,
+    /// A PEM file of CA certificates to trust instead of Mozilla's roots.
+    pub ca_file: Option<String>,
+    /// HTTPS: days the certificate must still be valid (`Thresholds` on days left, as
+    /// `W:` and `C:` ranges).
+    pub cert_days: Thresholds,
 }
 
 impl HttpCheck {
@@ -165,6 +189,9 @@ impl HttpCheck {
         "body",
         "warning",
         "critical",
+        "ca_file",
+        "cert_warning_days",
+        "cert_critical_days",
     ];
 
     pub fn from_params(params: &Params) -> Result<HttpCheck, BuiltinError> {
@@ -206,11 +233,76 @@ impl HttpCheck {
             max_redirects: r.parse("max_redirects")?.unwrap_or(0),
             body: r.opt("body").map(str::to_string),
             time: r.thresholds(None, None)?,
+            ca_file: r.opt("ca_file").map(str::to_string),
+            cert_days: {
+                let w: Option<u32> = r.parse("cert_warning_days")?;
+                let c: Option<u32> = r.parse("cert_critical_days")?;
+                let w = w.map(|d| format!("{d}:"));
+                let c = c.map(|d| format!("{d}:"));
+                Thresholds::parse(w.as_deref(), c.as_deref())
+                    .map_err(|source| BuiltinError::Range { kind: "http", source })?
+            },
         })
     }
 
+    /// Days left on the server's certificate, as a result of its own (`None` when not asked).
+    fn certificate(&self, timeout: Duration, ca: Option<&[u8]>) -> Option<CheckResult> {
+        if self.cert_days.warning.is_none() && self.cert_days.critical.is_none() {
+            return None;
+        }
+        let uri: ureq::http::Uri = match self.url.parse() {
+            Ok(u) => u,
+            Err(e) => return Some(critical(format!("HTTP CRITICAL - {}: {e}", self.url))),
+        };
+        if uri.scheme_str() != Some("https") {
+            return Some(CheckResult::new(
+                State::Unknown,
+                format!("HTTP UNKNOWN - certificate days asked for a non-HTTPS URL {}", self.url),
+            ));
+        }
+        let host = uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().unwrap_or(443);
+        let leaf = super::tls::root_store(ca)
+            .and_then(|roots| super::tls::peer_certificate(host, port, roots, timeout));
+        let leaf = match leaf {
+            Ok(l) => l,
+            Err(e) => return Some(critical(format!("HTTP CRITICAL - certificate: {e}"))),
+        };
+        let Some(expiry) = super::tls::not_after(&leaf) else {
+            return Some(critical(
+                "HTTP CRITICAL - the certificate's expiry cannot be read".into(),
+            ));
+        };
+        let left_ms = expiry.millis() - Timestamp::now().millis();
+        let days = left_ms.div_euclid(86_400_000);
+        let state = self.cert_days.evaluate(days as f64);
+        let mut r = CheckResult::new(
+            state,
+            format!("certificate for {host} expires in {days} days ({expiry})"),
+        );
+        let mut p = PerfDatum::new("cert_days", days as f64, "");
+        p.warn = self.cert_days.warning.as_ref().map(|t| t.to_string());
+        p.crit = self.cert_days.critical.as_ref().map(|t| t.to_string());
+        r.perfdata.push(p);
+        Some(r)
+    }
+
     pub fn run(&self, timeout: Duration) -> CheckResult {
-        let agent = agent(timeout, self.max_redirects);
+        let ca = match self.ca_file.as_deref().map(std::fs::read).transpose() {
+            Ok(ca) => ca,
+            Err(e) => {
+                let file = self.ca_file.as_deref().unwrap_or("");
+                return CheckResult::new(
+                    State::Unknown,
+                    format!("HTTP UNKNOWN - ca_file {file}: {e}"),
+                );
+            }
+        };
+        let cert = self.certificate(timeout, ca.as_deref());
+        if let Some(c) = cert.as_ref().filter(|c| c.perfdata.is_empty()) {
+            return c.clone();
+        }
+        let agent = agent_with(timeout, self.max_redirects, ca.as_deref());
         let f = match fetch(&agent, &self.method, &self.url, &[], &[], self.body.as_deref()) {
             Ok(f) => f,
             Err(e) => return critical(format!("HTTP CRITICAL - {}: {e}", self.url)),
@@ -241,7 +333,14 @@ impl HttpCheck {
             }
         }
         let elapsed = secs(f.elapsed);
-        let state = if failures.is_empty() { self.time.evaluate(elapsed) } else { State::Critical };
+        let mut state =
+            if failures.is_empty() { self.time.evaluate(elapsed) } else { State::Critical };
+        if let Some(c) = &cert {
+            state = state.worst(c.state);
+            if !c.state.is_ok() {
+                failures.push(c.summary.clone());
+            }
+        }
         let redirects = match f.redirects {
             0 => String::new(),
             1 => format!(", 1 redirect to {}", f.final_url),
@@ -263,6 +362,12 @@ impl HttpCheck {
         let mut size = PerfDatum::new("size", f.size as f64, "B");
         size.min = Some(0.0);
         r.perfdata = vec![time, size];
+        if let Some(c) = cert {
+            if c.state.is_ok() {
+                r.long_output = c.summary;
+            }
+            r.perfdata.extend(c.perfdata);
+        }
         r
     }
 }

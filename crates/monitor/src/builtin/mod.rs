@@ -16,6 +16,7 @@ pub mod files;
 pub mod http;
 pub mod net;
 pub mod system;
+pub mod tls;
 
 /// Parameters of a built-in check, by name.
 pub type Params = BTreeMap<String, String>;
@@ -37,7 +38,7 @@ pub enum BuiltinError {
 /// A configured built-in check.
 #[derive(Debug, Clone)]
 pub enum Builtin {
-    Http(http::HttpCheck),
+    Http(Box<http::HttpCheck>),
     Tcp(net::TcpCheck),
     Dns(net::DnsCheck),
     Process(system::ProcessCheck),
@@ -52,7 +53,7 @@ impl Builtin {
 
     pub fn from_params(kind: &str, params: &Params) -> Result<Builtin, BuiltinError> {
         match kind {
-            "http" => http::HttpCheck::from_params(params).map(Builtin::Http),
+            "http" => http::HttpCheck::from_params(params).map(|c| Builtin::Http(Box::new(c))),
             "tcp" => net::TcpCheck::from_params(params).map(Builtin::Tcp),
             "dns" => net::DnsCheck::from_params(params).map(Builtin::Dns),
             "process" => system::ProcessCheck::from_params(params).map(Builtin::Process),
