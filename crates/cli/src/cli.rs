@@ -24,6 +24,214 @@ pub enum Command {
     /// "does 4.17.20 satisfy the npm range <4.17.21?".
     #[command(subcommand)]
     Version(VersionCommand),
+
+    /// Run monitoring checks: any Nagios / Monitoring-Plugins plugin, or a built-in check.
+    ///
+    /// The exit code of `ward check run` is the check's state: 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
+    #[command(subcommand)]
+    Check(CheckCommand),
+
+    /// Run a job (e.g. from cron) and report it as a heartbeat to `ward check serve`.
+    ///
+    /// Signals start, then success or failure with the exit code, duration and the tail of
+    /// the output. The job's output is passed through; ward exits with the job's exit code
+    /// (124 on timeout, 127 when it cannot be started, 128+N for signal N).
+    ///
+    /// Example (crontab):
+    ///   0 2 * * *  ward run --heartbeat nightly-backup --config /etc/ward/checks.toml -- /usr/local/bin/backup
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+}
+
+/// Where `ward check serve` keeps its state (status, metrics, the passive spool).
+#[derive(Debug, Args)]
+pub struct StateDirArgs {
+    /// The serve configuration file; its `[serve] state_dir` is used.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// The state directory itself (default: $WARD_STATE_DIR, else /var/lib/ward/checks).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The heartbeat (as declared in the serve configuration) this job reports to.
+    #[arg(long, value_name = "NAME")]
+    pub heartbeat: String,
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Kill the job's process group after this many seconds (default: no limit).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND [ARGS]...")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Run one check once and print its parsed result.
+    ///
+    /// Either a plugin after `--` (any Nagios / Monitoring-Plugins compatible program), or a
+    /// built-in check with `--builtin`. The exit code is the state code (0-3).
+    ///
+    /// Examples:
+    ///   ward check run -- /usr/lib/nagios/plugins/check_load -w 5,4,3 -c 10,8,6
+    ///   ward check run --format json --timeout 10 -- check_tcp -H 127.0.0.1 -p 22
+    ///   ward check run --builtin http --url https://shop.example/ --contains Welcome -w 1 -c 3
+    ///   ward check run --builtin disk --path /var -w 80 -c 90
+    ///   ward check run --story login.toml
+    #[command(verbatim_doc_comment)]
+    Run(Box<CheckRunArgs>),
+
+    /// Run the scheduler over a configuration file and print state changes as they happen.
+    ///
+    /// Writes status.json, metrics.prom (Prometheus text) and trends.json into the state
+    /// directory, and takes passive results and heartbeats from its spool.
+    Serve(ServeArgs),
+
+    /// Show the state of every check of a running (or finished) `ward check serve`.
+    ///
+    /// Exit code: the worst state (0 OK ... 2 CRITICAL; UNREACHABLE counts as CRITICAL,
+    /// UNKNOWN as 3 only when nothing is WARNING or CRITICAL).
+    Status(StatusArgs),
+
+    /// Submit a passive result for a check declared with `passive = true`.
+    ///
+    /// Example:
+    ///   ward check submit --config /etc/ward/checks.toml backup-report OK 'backup done | size=12GB'
+    #[command(verbatim_doc_comment)]
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML; see `docs/check-config.md`).
+    #[arg(long, value_name = "FILE")]
+    pub config: std::path::PathBuf,
+    /// Output format of the live state changes.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Run every active check once, write the status, print it and exit with the worst state.
+    #[arg(long, conflicts_with = "duration")]
+    pub once: bool,
+    /// Stop after this many seconds (default: run until stopped).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// Seconds this result stays fresh (default: the check's freshness).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// The passive check's name.
+    pub check: String,
+    /// OK, WARNING, CRITICAL, UNKNOWN or 0-3.
+    pub state: String,
+    /// Plugin-style output (`summary | perfdata`, further lines long output); `-` reads it
+    /// from standard input.
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// `STATE: summary | perfdata`, then the long output (plugin style).
+    Text,
+    /// One `ward.check/1` JSON object (docs/json/check.md).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckRunArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Seconds before the check is stopped and reported UNKNOWN ("timeout after N s"); for
+    /// plugins the whole process group is killed (SIGTERM, then SIGKILL).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Run a built-in check instead of a plugin: http, tcp, dns, process, disk, load,
+    /// file_age. Its parameters come from the flags below and `--param`.
+    #[arg(long, value_name = "KIND", conflicts_with_all = ["plugin", "story"])]
+    pub builtin: Option<String>,
+    /// Run a user-story file (multi-step HTTP scenario, TOML) instead of a plugin.
+    #[arg(long, value_name = "FILE", conflicts_with = "plugin")]
+    pub story: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub params: BuiltinParams,
+    /// The plugin and its arguments (after `--`).
+    #[arg(last = true, value_name = "PLUGIN [ARGS]...")]
+    pub plugin: Vec<String>,
+}
+
+/// Parameters of built-in checks (each is the parameter of the same name, `-` as `_`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Built-in check parameters")]
+pub struct BuiltinParams {
+    /// http: the URL to request.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// http: request method (GET, HEAD, POST...).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// http: accepted status codes, comma separated (default: any below 400).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// http: text the body must contain.
+    #[arg(long)]
+    pub contains: Option<String>,
+    /// http: regular expression the body must match.
+    #[arg(long)]
+    pub regex: Option<String>,
+    /// http: `Name: text`, a header that must be present and contain text.
+    #[arg(long)]
+    pub header: Option<String>,
+    /// http: redirects to follow (default 0: the redirect is the response).
+    #[arg(long)]
+    pub max_redirects: Option<String>,
+    /// tcp: host name or address.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// tcp: port.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// tcp: text to send (`\r`, `\n` escapes).
+    #[arg(long)]
+    pub send: Option<String>,
+    /// tcp: text expected in the reply; dns: addresses expected, comma separated.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// dns: the name to resolve; process: the process name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// disk, file_age: the path.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Warning range (`10`, `10:`, `~:10`, `10:20`, `@10:20`): seconds for http/tcp/dns,
+    /// percent used for disk, `l1,l5,l15` for load, age in seconds for file_age, count for
+    /// process.
+    #[arg(long, short = 'w', allow_hyphen_values = true)]
+    pub warning: Option<String>,
+    /// Critical range, same units as --warning.
+    #[arg(long, short = 'c', allow_hyphen_values = true)]
+    pub critical: Option<String>,
+    /// Any other parameter, as KEY=VALUE (repeatable): e.g. `--param args=nginx`.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub extra: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

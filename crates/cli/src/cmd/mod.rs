@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod check;
+mod run;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -15,6 +17,8 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(command) => version::run(command),
+        Command::Check(command) => check::run(command),
+        Command::Run(args) => run::run(args),
     }
 }
 

@@ -1,0 +1,558 @@
+//! The scheduler behind `ward check serve`: runs active checks on a stable per-check phase
+//! (no drift), at most `concurrency` at a time on worker threads, measures queue latency,
+//! feeds results, passive submissions and heartbeat pings into the [`Engine`], records
+//! performance data, and writes `status.json`, `metrics.prom` and `trends.json` into the
+//! state directory.
+//!
+//! **Phase:** a check with interval `I` runs at the instants `t` where
+//! `(t - phase) mod I = 0`, with `phase = fnv1a(name) mod I`. The next run is computed from
+//! that grid, never from when the last run ended, so checks spread evenly and never drift,
+//! however long each run takes. SOFT problems are retried `retry_interval` after the result;
+//! back in a HARD state the check returns to its grid. At start every check runs once at once
+//! (so the status fills in), then joins its grid.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Runner};
+use crate::engine::{CheckConfig, Engine, Outcome, StateType};
+use crate::heartbeat::{Heartbeat, HeartbeatStatus};
+use crate::result::{CheckResult, PerfJson};
+use crate::spool::{self, Message};
+use crate::state::State;
+use crate::time::Timestamp;
+use crate::timeseries::{self, Resolution, Retention, Store};
+
+/// The stable phase of a check within its interval (FNV-1a of its name).
+pub fn phase(name: &str, interval: Duration) -> Duration {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(hash % ms)
+}
+
+/// The first instant strictly after `after` on the grid `phase + k × interval`.
+pub fn next_slot(after: Timestamp, interval: Duration, phase: Duration) -> Timestamp {
+    let i = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX).max(1);
+    let p = i64::try_from(phase.as_millis()).unwrap_or(0);
+    let k = (after.0 - p).div_euclid(i) + 1;
+    Timestamp(p + k * i)
+}
+
+/// Scheduler counters, reported in `status.json` and `metrics.prom`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SchedulerStats {
+    pub concurrency: usize,
+    pub runs: u64,
+    pub running: usize,
+    /// Checks due but waiting for a free worker.
+    pub queued: usize,
+    /// Time from a check's due instant to its start, in milliseconds.
+    pub queue_latency_last_ms: f64,
+    pub queue_latency_max_ms: f64,
+    pub queue_latency_mean_ms: f64,
+    pub passive_results: u64,
+    pub heartbeat_pings: u64,
+    pub rejected_messages: u64,
+}
+
+/// `ward.check-status/1`: what `ward check serve` writes and `ward check status` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusFile {
+    pub schema: String,
+    pub generated_at: String,
+    pub scheduler: SchedulerStats,
+    pub checks: Vec<CheckStatusJson>,
+}
+
+pub const STATUS_SCHEMA: &str = "ward.check-status/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatusJson {
+    pub name: String,
+    /// `plugin`, `builtin`, `story`, `passive` or `heartbeat`.
+    pub kind: String,
+    /// `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`, `UNREACHABLE` or `PENDING`.
+    pub state: String,
+    pub state_type: String,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub summary: String,
+    pub long_output: String,
+    pub perfdata: Vec<PerfJson>,
+    pub last_check: Option<String>,
+    pub next_check: Option<String>,
+    pub last_state_change: Option<String>,
+    pub flapping: bool,
+    pub flapping_value: f64,
+    pub acknowledged: bool,
+    pub in_downtime: bool,
+    pub unreachable_because: Option<String>,
+}
+
+#[derive(Debug)]
+struct Job {
+    name: String,
+    runner: Arc<(Runner, Duration)>,
+    due: Timestamp,
+}
+
+#[derive(Debug)]
+struct Done {
+    name: String,
+    result: CheckResult,
+    due: Timestamp,
+    started: Timestamp,
+    finished: Timestamp,
+}
+
+/// How long to keep running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Until the process is stopped.
+    Forever,
+    /// Until this instant.
+    Until(Timestamp),
+    /// Every active check once, then stop.
+    Once,
+}
+
+/// The scheduler and everything it owns.
+#[derive(Debug)]
+pub struct Scheduler {
+    engine: Engine,
+    runners: BTreeMap<String, Arc<(Runner, Duration)>>,
+    kinds: BTreeMap<String, &'static str>,
+    heartbeats: BTreeMap<String, (Heartbeat, HeartbeatStatus)>,
+    store: Store,
+    state_dir: PathBuf,
+    concurrency: usize,
+    due: BTreeMap<String, Timestamp>,
+    running: BTreeSet<String>,
+    stats: SchedulerStats,
+    latency_sum_ms: f64,
+}
+
+impl Scheduler {
+    pub fn new(config: Config, now: Timestamp) -> Result<Scheduler, crate::engine::EngineError> {
+        let mut engine = Engine::new();
+        let mut runners = BTreeMap::new();
+        let mut kinds = BTreeMap::new();
+        let mut due = BTreeMap::new();
+        for def in config.checks {
+            engine.add_check(&def.name, def.config.clone())?;
+            kinds.insert(def.name.clone(), def.runner.kind());
+            if !matches!(def.runner, Runner::Passive) {
+                due.insert(def.name.clone(), now);
+                runners.insert(def.name.clone(), Arc::new((def.runner, def.timeout)));
+            }
+        }
+        let mut heartbeats = BTreeMap::new();
+        for h in config.heartbeats {
+            let check = CheckConfig { max_attempts: 1, ..CheckConfig::default() };
+            engine.add_check(&h.name, check)?;
+            kinds.insert(h.name.clone(), "heartbeat");
+            heartbeats.insert(h.name.clone(), (h, HeartbeatStatus::new(now)));
+        }
+        for d in config.downtimes {
+            engine.schedule_recurring_downtime(&d.check, d.schedule, d.duration, &d.comment)?;
+        }
+        engine.start_freshness(now);
+        Ok(Scheduler {
+            engine,
+            runners,
+            kinds,
+            heartbeats,
+            store: Store::new(Retention::default()),
+            state_dir: config.state_dir,
+            concurrency: config.concurrency,
+            due,
+            running: BTreeSet::new(),
+            stats: SchedulerStats { concurrency: config.concurrency, ..SchedulerStats::default() },
+            latency_sum_ms: 0.0,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn stats(&self) -> &SchedulerStats {
+        &self.stats
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Runs the scheduler. `on_outcome` sees every processed result (to print live state).
+    pub fn run(
+        &mut self,
+        mode: RunMode,
+        on_outcome: &mut dyn FnMut(&Outcome, &str),
+    ) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.state_dir)?;
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        for _ in 0..self.concurrency {
+            let jobs = Arc::clone(&job_rx);
+            let done = done_tx.clone();
+            thread::spawn(move || loop {
+                let job = {
+                    let Ok(rx) = jobs.lock() else { return };
+                    match rx.recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    }
+                };
+                let started = Timestamp::now();
+                let (runner, timeout) = &*job.runner;
+                let result = match runner {
+                    Runner::Plugin(p) => p.run(),
+                    Runner::Builtin(b) => b.run(*timeout),
+                    Runner::Story(s) => s.run(*timeout),
+                    Runner::Passive => continue,
+                };
+                let finished = Timestamp::now();
+                if done
+                    .send(Done { name: job.name, result, due: job.due, started, finished })
+                    .is_err()
+                {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut not_yet_run: BTreeSet<String> = self.runners.keys().cloned().collect();
+        let mut in_flight = 0usize;
+        let mut last_write = Timestamp(0);
+        let mut dirty = true;
+        loop {
+            let now = Timestamp::now();
+            let stop = match mode {
+                RunMode::Forever => false,
+                RunMode::Until(t) => now >= t,
+                RunMode::Once => not_yet_run.is_empty() && in_flight == 0,
+            };
+            if stop {
+                break;
+            }
+            // Dispatch what is due, up to the concurrency cap (the rest waits in the queue).
+            let mut due_now: Vec<(Timestamp, String)> = self
+                .due
+                .iter()
+                .filter(|(n, t)| **t <= now && !self.running.contains(*n))
+                .map(|(n, t)| (*t, n.clone()))
+                .collect();
+            due_now.sort();
+            self.stats.queued =
+                due_now.len().saturating_sub(self.concurrency - in_flight.min(self.concurrency));
+            for (due, name) in due_now.into_iter().take(self.concurrency.saturating_sub(in_flight))
+            {
+                if mode == RunMode::Once && !not_yet_run.contains(&name) {
+                    continue;
+                }
+                let Some(runner) = self.runners.get(&name) else { continue };
+                let job = Job { name: name.clone(), runner: Arc::clone(runner), due };
+                if job_tx.send(job).is_ok() {
+                    self.running.insert(name);
+                    in_flight += 1;
+                }
+            }
+            self.stats.running = in_flight;
+            // Wait for a result until the next due instant (at most 200 ms, to poll the spool).
+            let next_due = self.due.values().min().copied();
+            let wait = next_due
+                .map_or(Duration::from_millis(200), |d| d.since(now))
+                .min(Duration::from_millis(200))
+                .max(Duration::from_millis(5));
+            let mut finished = Vec::new();
+            match done_rx.recv_timeout(wait) {
+                Ok(d) => finished.push(d),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            while let Ok(d) = done_rx.try_recv() {
+                finished.push(d);
+            }
+            for d in finished {
+                in_flight = in_flight.saturating_sub(1);
+                not_yet_run.remove(&d.name);
+                self.finish(d, on_outcome);
+                dirty = true;
+            }
+            let now = Timestamp::now();
+            dirty |= self.take_spool(now, on_outcome);
+            dirty |= self.evaluate_heartbeats(now, on_outcome);
+            for outcome in self.engine.expire_stale(now) {
+                on_outcome(&outcome, self.summary_of(&outcome.check));
+                dirty = true;
+            }
+            if dirty && now.since(last_write) >= Duration::from_millis(500) {
+                self.write_files(now)?;
+                last_write = now;
+                dirty = false;
+            }
+        }
+        let now = Timestamp::now();
+        self.take_spool(now, on_outcome);
+        self.evaluate_heartbeats(now, on_outcome);
+        self.write_files(now)
+    }
+
+    fn summary_of(&self, name: &str) -> &str {
+        self.engine
+            .status(name)
+            .and_then(|s| s.last_result.as_ref())
+            .map_or("", |r| r.summary.as_str())
+    }
+
+    fn finish(&mut self, d: Done, on_outcome: &mut dyn FnMut(&Outcome, &str)) {
+        self.running.remove(&d.name);
+        let latency = d.started.since(d.due).as_secs_f64() * 1000.0;
+        self.stats.runs += 1;
+        self.stats.queue_latency_last_ms = latency;
+        self.stats.queue_latency_max_ms = self.stats.queue_latency_max_ms.max(latency);
+        self.latency_sum_ms += latency;
+        self.stats.queue_latency_mean_ms = self.latency_sum_ms / self.stats.runs as f64;
+        self.store.record(&d.name, &d.result, d.finished);
+        let Ok(outcome) = self.engine.process(&d.name, d.result, d.finished) else { return };
+        let config = self.engine.config(&d.name).cloned().unwrap_or_default();
+        let next = if outcome.state_type == StateType::Soft {
+            d.finished + config.retry_interval
+        } else {
+            next_slot(d.finished, config.interval, phase(&d.name, config.interval))
+        };
+        self.due.insert(d.name.clone(), next);
+        on_outcome(&outcome, self.summary_of(&d.name));
+    }
+
+    fn take_spool(&mut self, now: Timestamp, on_outcome: &mut dyn FnMut(&Outcome, &str)) -> bool {
+        let (messages, bad) = spool::take(&self.state_dir);
+        for b in &bad {
+            tracing::warn!("rejected spool message {b}");
+        }
+        self.stats.rejected_messages += bad.len() as u64;
+        let any = !messages.is_empty();
+        for m in messages {
+            match m {
+                Message::Result(s) => {
+                    let Some(state) = State::parse(&s.state) else {
+                        tracing::warn!(check = %s.check, state = %s.state, "passive result with an invalid state");
+                        self.stats.rejected_messages += 1;
+                        continue;
+                    };
+                    let result = CheckResult::from_output(state, &s.output, Duration::ZERO);
+                    let at = Timestamp(s.at_ms).min(now);
+                    let ttl = s.ttl_secs.map(Duration::from_secs);
+                    match self.engine.submit_passive(&s.check, result.clone(), ttl, at) {
+                        Ok(outcome) => {
+                            self.stats.passive_results += 1;
+                            self.store.record(&s.check, &result, at);
+                            on_outcome(&outcome, self.summary_of(&s.check));
+                        }
+                        Err(e) => {
+                            tracing::warn!("passive result rejected: {e}");
+                            self.stats.rejected_messages += 1;
+                        }
+                    }
+                }
+                Message::Heartbeat(ping) => match self.heartbeats.get_mut(&ping.name) {
+                    Some((_, status)) => {
+                        status.apply(&ping);
+                        self.stats.heartbeat_pings += 1;
+                    }
+                    None => {
+                        tracing::warn!(name = %ping.name, "heartbeat ping for an undeclared job");
+                        self.stats.rejected_messages += 1;
+                    }
+                },
+            }
+        }
+        any
+    }
+
+    /// Feeds each heartbeat's evaluation into the engine when it changed.
+    fn evaluate_heartbeats(
+        &mut self,
+        now: Timestamp,
+        on_outcome: &mut dyn FnMut(&Outcome, &str),
+    ) -> bool {
+        let mut changed = false;
+        let names: Vec<String> = self.heartbeats.keys().cloned().collect();
+        for name in names {
+            let Some((h, status)) = self.heartbeats.get(&name) else { continue };
+            let result = h.evaluate(status, now);
+            let same = self
+                .engine
+                .status(&name)
+                .and_then(|s| s.last_result.as_ref())
+                .is_some_and(|r| r.state == result.state && r.summary == result.summary);
+            if same {
+                continue;
+            }
+            if let Ok(outcome) = self.engine.process(&name, result, now) {
+                on_outcome(&outcome, self.summary_of(&name));
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The status as `ward.check-status/1`.
+    pub fn status_file(&self, now: Timestamp) -> StatusFile {
+        let checks = self
+            .engine
+            .checks()
+            .map(|(name, config, st)| {
+                let r = st.last_result.as_ref();
+                CheckStatusJson {
+                    name: name.to_string(),
+                    kind: self.kinds.get(name).copied().unwrap_or("plugin").to_string(),
+                    state: st.display_state().to_string(),
+                    state_type: st.state_type.name().to_string(),
+                    attempt: st.attempt,
+                    max_attempts: config.max_attempts,
+                    summary: r.map(|r| r.summary.clone()).unwrap_or_default(),
+                    long_output: r.map(|r| r.long_output.clone()).unwrap_or_default(),
+                    perfdata: r
+                        .map(|r| r.perfdata.iter().map(PerfJson::from).collect())
+                        .unwrap_or_default(),
+                    last_check: st.last_check.map(|t| t.to_string()),
+                    next_check: self.due.get(name).map(|t| t.to_string()),
+                    last_state_change: st.last_state_change.map(|t| t.to_string()),
+                    flapping: st.flapping.flapping,
+                    flapping_value: st.flapping.value,
+                    acknowledged: st.acknowledgement.is_some(),
+                    in_downtime: self.engine.active_downtime(name, now).is_some(),
+                    unreachable_because: st.unreachable_because.clone(),
+                }
+            })
+            .collect();
+        StatusFile {
+            schema: STATUS_SCHEMA.to_string(),
+            generated_at: now.to_string(),
+            scheduler: self.stats.clone(),
+            checks,
+        }
+    }
+
+    fn write_files(&mut self, now: Timestamp) -> std::io::Result<()> {
+        let status = self.status_file(now);
+        write_atomic(&self.state_dir.join("status.json"), &serde_json::to_vec_pretty(&status)?)?;
+        let mut metrics = timeseries::prometheus(self.engine.checks().map(|(n, _, s)| (n, s)));
+        let s = &self.stats;
+        metrics.push_str(&format!(
+            "# HELP ward_scheduler_runs_total Active check runs.\n# TYPE ward_scheduler_runs_total counter\nward_scheduler_runs_total {}\n\
+             # HELP ward_scheduler_queue_latency_seconds Time from due to start of check runs.\n# TYPE ward_scheduler_queue_latency_seconds gauge\n\
+             ward_scheduler_queue_latency_seconds{{stat=\"last\"}} {}\nward_scheduler_queue_latency_seconds{{stat=\"max\"}} {}\nward_scheduler_queue_latency_seconds{{stat=\"mean\"}} {}\n\
+             # HELP ward_passive_results_total Passive results accepted.\n# TYPE ward_passive_results_total counter\nward_passive_results_total {}\n",
+            s.runs,
+            s.queue_latency_last_ms / 1000.0,
+            s.queue_latency_max_ms / 1000.0,
+            s.queue_latency_mean_ms / 1000.0,
+            s.passive_results,
+        ));
+        write_atomic(&self.state_dir.join("metrics.prom"), metrics.as_bytes())?;
+        self.store.prune(now);
+        write_atomic(&self.state_dir.join("trends.json"), &serde_json::to_vec(&self.trends())?)?;
+        Ok(())
+    }
+
+    /// Every series at 5-minute and 1-hour resolution (`time`, `min`, `max`, `mean`, `count`).
+    fn trends(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for (name, _, st) in self.engine.checks() {
+            let Some(r) = &st.last_result else { continue };
+            let mut labels = serde_json::Map::new();
+            for p in &r.perfdata {
+                let Some(series) = self.store.series(name, &p.label) else { continue };
+                let rows = |res| {
+                    series
+                        .query(res, Timestamp(i64::MIN), Timestamp(i64::MAX))
+                        .iter()
+                        .map(|b| {
+                            serde_json::json!([
+                                b.start.to_string(),
+                                b.min,
+                                b.max,
+                                b.mean(),
+                                b.count
+                            ])
+                        })
+                        .collect::<Vec<_>>()
+                };
+                labels.insert(
+                    p.label.clone(),
+                    serde_json::json!({"uom": series.uom, "5m": rows(Resolution::FiveMinutes), "1h": rows(Resolution::OneHour)}),
+                );
+            }
+            out.insert(name.to_string(), serde_json::Value::Object(labels));
+        }
+        serde_json::json!({"schema": "ward.check-trends/1", "columns": ["start", "min", "max", "mean", "count"], "series": out})
+    }
+}
+
+/// Writes a file so readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads `status.json` from a state directory.
+pub fn read_status(state_dir: &Path) -> Result<StatusFile, String> {
+    let path = state_dir.join("status.json");
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "{}: {e} (is `ward check serve` running with this state directory?)",
+            path.display()
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{next_slot, phase};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn the_phase_is_stable_and_spreads_checks() {
+        let i = Duration::from_secs(300);
+        assert_eq!(phase("web", i), phase("web", i));
+        assert!(phase("web", i) < i);
+        let phases: std::collections::BTreeSet<_> =
+            (0..50).map(|n| phase(&format!("check-{n}"), i).as_secs() / 30).collect();
+        assert!(phases.len() >= 8, "50 checks land in most of the ten 30 s slices: {phases:?}");
+    }
+
+    #[test]
+    fn next_slots_never_drift() {
+        let i = Duration::from_secs(60);
+        let p = Duration::from_millis(12_345);
+        // However late a run ends, the next one is on the grid 12.345 s past each minute.
+        for end in [0i64, 1, 12_344, 12_345, 12_346, 59_999, 61_000, 3_600_000 + 5] {
+            let next = next_slot(Timestamp(end), i, p);
+            assert!(next > Timestamp(end));
+            assert_eq!((next.0 - 12_345).rem_euclid(60_000), 0, "after {end}: {next:?}");
+            assert!(next.0 - end <= 60_000);
+        }
+        // A run that took 59 s does not push the schedule: same slot as one that took 1 s.
+        assert_eq!(
+            next_slot(Timestamp(12_345 + 1_000), i, p),
+            next_slot(Timestamp(12_345 + 59_000), i, p)
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Points in time for the pure engine: milliseconds since the Unix epoch, always passed in by
+//! the caller (so tests drive a controllable clock), and the schedules built on them: cron
+//! expressions in a time zone, and fixed periods.
+
+use std::fmt;
+use std::ops::{Add, Sub};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_secs(secs: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1000))
+    }
+
+    /// The system clock (only IO edges call this; the engine takes `now` as an argument).
+    pub fn now() -> Timestamp {
+        Timestamp(Utc::now().timestamp_millis())
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Time elapsed since `earlier` (zero when `earlier` is later).
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+
+    pub fn to_utc(self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.0).single().unwrap_or_default()
+    }
+
+    pub fn from_utc<Tz: TimeZone>(t: &DateTime<Tz>) -> Timestamp {
+        Timestamp(t.timestamp_millis())
+    }
+}
+
+fn millis_of(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Add<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(millis_of(d)))
+    }
+}
+
+impl Sub<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn sub(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(millis_of(d)))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, to the second: `2026-11-21T09:00:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_utc().format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+/// A schedule could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("invalid cron expression {expr:?}: {reason}")]
+    Cron { expr: String, reason: String },
+    #[error("unknown time zone {0:?} (use an IANA name such as Europe/Berlin or UTC)")]
+    TimeZone(String),
+    #[error("invalid duration {0:?} (use a number with s, m, h or d, e.g. 90s, 5m, 1h)")]
+    Duration(String),
+}
+
+/// A cron expression (5 fields, or 6 with seconds) evaluated in an IANA time zone.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    cron: croner::Cron,
+    tz: chrono_tz::Tz,
+    text: String,
+}
+
+impl CronSchedule {
+    pub fn parse(expr: &str, tz: &str) -> Result<CronSchedule, ScheduleError> {
+        let cron = croner::Cron::from_str(expr)
+            .map_err(|e| ScheduleError::Cron { expr: expr.to_string(), reason: e.to_string() })?;
+        let tz: chrono_tz::Tz = tz.parse().map_err(|_| ScheduleError::TimeZone(tz.to_string()))?;
+        Ok(CronSchedule { cron, tz, text: expr.to_string() })
+    }
+
+    /// The first occurrence strictly after `t`.
+    pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
+        let local = t.to_utc().with_timezone(&self.tz);
+        self.cron.find_next_occurrence(&local, false).ok().map(|d| Timestamp::from_utc(&d))
+    }
+
+    /// The last occurrence at or before `t`.
+    pub fn last_at_or_before(&self, t: Timestamp) -> Option<Timestamp> {
+        let local = t.to_utc().with_timezone(&self.tz);
+        self.cron.find_previous_occurrence(&local, true).ok().map(|d| Timestamp::from_utc(&d))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Parses `90`, `90s`, `5m`, `1h`, `2d`, `250ms` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
+    let t = text.trim();
+    let err = || ScheduleError::Duration(text.to_string());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().map_err(|_| err())?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return Err(err()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| err())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{parse_duration, CronSchedule, Timestamp};
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::from_utc(&chrono::DateTime::parse_from_rfc3339(text).unwrap())
+    }
+
+    #[test]
+    fn cron_in_a_time_zone_follows_daylight_saving() {
+        // 02:30 Europe/Berlin every day: 01:30Z in winter, 00:30Z in summer.
+        let s = CronSchedule::parse("30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(s.next_after(at("2026-01-10T12:00:00Z")), Some(at("2026-01-11T01:30:00Z")));
+        assert_eq!(s.next_after(at("2026-07-10T12:00:00Z")), Some(at("2026-07-11T00:30:00Z")));
+        assert_eq!(
+            s.last_at_or_before(at("2026-07-11T00:30:00Z")),
+            Some(at("2026-07-11T00:30:00Z"))
+        );
+        assert!(CronSchedule::parse("61 * * * *", "UTC").is_err());
+        assert!(CronSchedule::parse("* * * * *", "Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        for (t, secs) in [
+            ("90", 90.0),
+            ("90s", 90.0),
+            ("5m", 300.0),
+            ("1h", 3600.0),
+            ("2d", 172800.0),
+            ("250ms", 0.25),
+        ] {
+            assert_eq!(parse_duration(t).unwrap(), Duration::from_secs_f64(secs), "{t}");
+        }
+        for bad in ["", "m", "5x", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(at("2026-11-21T09:00:00Z").to_string(), "2026-11-21T09:00:00Z");
+    }
+}
