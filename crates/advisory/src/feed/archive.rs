@@ -8,6 +8,10 @@ use std::io::{Cursor, Read};
 
 use super::{detect, parse, Format, Parsed};
 
+/// The `field` of errors about the archive itself (unreadable, corrupt members): a fetched
+/// archive with such an error is a failed download, not a feed with bad records.
+pub const ARCHIVE_FIELD: &str = "(archive)";
+
 /// The largest member ward inflates: no OSV record comes near it.
 pub const MAX_MEMBER: u64 = 64 << 20;
 
@@ -16,7 +20,7 @@ pub fn parse_zip(path: &str, bytes: &[u8]) -> Parsed {
     let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
         Ok(a) => a,
         Err(e) => {
-            return Parsed::error(path, "(archive)", format!("not a readable zip archive: {e}"))
+            return Parsed::error(path, ARCHIVE_FIELD, format!("not a readable zip archive: {e}"))
         }
     };
     let mut parsed = Parsed::default();
@@ -25,7 +29,7 @@ pub fn parse_zip(path: &str, bytes: &[u8]) -> Parsed {
         let mut member = match archive.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                parsed.extend(Parsed::error(path, &format!("(member {i})"), e.to_string()));
+                parsed.extend(Parsed::error(path, ARCHIVE_FIELD, format!("member {i}: {e}")));
                 continue;
             }
         };
@@ -39,7 +43,7 @@ pub fn parse_zip(path: &str, bytes: &[u8]) -> Parsed {
         }
         buffer.clear();
         if let Err(e) = member.by_ref().take(MAX_MEMBER + 1).read_to_end(&mut buffer) {
-            parsed.extend(Parsed::error(&name, "(document)", format!("cannot inflate: {e}")));
+            parsed.extend(Parsed::error(&name, ARCHIVE_FIELD, format!("cannot inflate: {e}")));
             continue;
         }
         match detect(&name, &buffer) {

@@ -18,6 +18,7 @@ use crate::feed::{EpssScore, KevEntry};
 use crate::model::Record;
 
 pub mod build;
+pub mod fetch;
 pub mod source;
 
 pub use build::{Update, UpdateReport};
@@ -261,8 +262,8 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT ecosystem, name, COUNT(DISTINCT rid) FROM packages \
-                 WHERE lower(name) LIKE ?1 ESCAPE '\\' GROUP BY ecosystem, name \
+                "SELECT ecosystem, MIN(spelled), COUNT(DISTINCT rid) FROM packages \
+                 WHERE (name LIKE ?1 ESCAPE '\\' OR lower(spelled) LIKE ?1 ESCAPE '\\') GROUP BY ecosystem, name \
                  ORDER BY length(name), name, ecosystem LIMIT ?2",
             )
             .map_err(self.err())?;
@@ -380,6 +381,162 @@ pub(crate) fn ecosystem_key(text: &str) -> (String, Option<String>) {
             None => (text.trim().to_string(), None),
         },
     }
+}
+
+/// What importing local paths did.
+#[derive(Debug)]
+pub struct ImportReport {
+    pub update: UpdateReport,
+    /// Per feed name: the files read and the formats found.
+    pub feeds: Vec<(String, usize, Vec<String>)>,
+    /// Every rejected file or record, naming the file and field.
+    pub errors: Vec<crate::feed::ImportError>,
+}
+
+/// Imports local files or directories, one feed per path (named by its canonical path), in one
+/// atomic update. `progress(done, total)` is called after each file.
+pub fn import_paths(
+    data_dir: &Path,
+    paths: &[PathBuf],
+    now: i64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, StoreError> {
+    let mut listed = Vec::new();
+    for path in paths {
+        let canonical = path.canonicalize().map_err(|e| StoreError::io(path, "reading", e))?;
+        let files = source::list(&canonical)?;
+        listed.push((canonical, files));
+    }
+    let total: usize = listed.iter().map(|(_, f)| f.files.len()).sum();
+    let mut done = 0;
+    let mut update = Update { now, ..Update::default() };
+    let mut feeds = Vec::new();
+    let mut errors = Vec::new();
+    for (path, files) in listed {
+        let mut parsed = source::read(&files, &mut |d, _| progress(done + d, total));
+        done += files.files.len();
+        let mut formats: Vec<String> =
+            files.files.iter().map(|(_, f)| f.name().to_string()).collect();
+        formats.sort();
+        formats.dedup();
+        let name = path.to_string_lossy().into_owned();
+        feeds.push((name.clone(), files.files.len(), formats.clone()));
+        errors.extend(parsed.errors.iter().cloned());
+        parsed.errors.shrink_to_fit();
+        update.replace.push(build::FeedData {
+            source: name.clone(),
+            name,
+            formats,
+            parsed,
+            etag: None,
+            last_modified: None,
+            sha256: None,
+        });
+    }
+    let update = build::apply(data_dir, update)?;
+    Ok(ImportReport { update, feeds, errors })
+}
+
+/// What happened to one feed in `ward db update`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedOutcome {
+    Updated {
+        records: u64,
+        rejected: u64,
+    },
+    Unchanged,
+    /// The fetch failed; the feed keeps its last good data.
+    Failed(String),
+}
+
+/// What [`update_feeds`] did, per feed in order.
+#[derive(Debug)]
+pub struct UpdateOutcome {
+    pub feeds: Vec<(String, FeedOutcome)>,
+    pub errors: Vec<crate::feed::ImportError>,
+    pub report: UpdateReport,
+}
+
+/// The feed name of a source: absolute paths for local sources, the URL otherwise.
+pub fn feed_name(source_text: &str) -> String {
+    match fetch::locate(source_text) {
+        fetch::Location::Local(path) => path
+            .canonicalize()
+            .map_or_else(|_| source_text.to_string(), |p| p.to_string_lossy().into_owned()),
+        fetch::Location::Http(url) => url,
+    }
+}
+
+/// Re-fetches every feed in the index (plus `add`) and applies the result atomically.
+/// `progress(name)` is called before each feed.
+pub fn update_feeds(
+    data_dir: &Path,
+    add: &[String],
+    now: i64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpdateOutcome, StoreError> {
+    let known = match Index::open(data_dir) {
+        Ok(index) => index.status()?.feeds,
+        Err(StoreError::Missing { .. } | StoreError::Layout { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut sources: Vec<(String, String)> =
+        known.iter().map(|f| (f.name.clone(), f.source.clone())).collect();
+    for source_text in add {
+        let name = feed_name(source_text);
+        if !sources.iter().any(|(n, _)| *n == name) {
+            let source = match fetch::locate(source_text) {
+                fetch::Location::Local(_) => name.clone(),
+                fetch::Location::Http(url) => url,
+            };
+            sources.push((name, source));
+        }
+    }
+    let mut update = Update { now, ..Update::default() };
+    let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
+    for (name, source_text) in sources {
+        progress(&name);
+        let previous = known.iter().find(|f| f.name == name);
+        match fetch::fetch(&source_text, previous) {
+            Ok(fetch::Fetched::Unchanged) => {
+                update.unchanged.push(build::FeedUnchanged { name: name.clone() });
+                outcomes.push((name, FeedOutcome::Unchanged));
+            }
+            Ok(fetch::Fetched::New { parsed, formats, etag, last_modified, sha256 }) => {
+                let rejected = parsed.errors.len() as u64;
+                errors.extend(parsed.errors.iter().cloned());
+                let records = parsed.records.len() as u64;
+                update.replace.push(build::FeedData {
+                    name: name.clone(),
+                    source: source_text,
+                    formats,
+                    parsed,
+                    etag,
+                    last_modified,
+                    sha256,
+                });
+                outcomes.push((name, FeedOutcome::Updated { records, rejected }));
+            }
+            Err(e) => {
+                update.failed.push(build::FeedFailure {
+                    name: name.clone(),
+                    source: source_text,
+                    error: e.to_string(),
+                });
+                outcomes.push((name, FeedOutcome::Failed(e.to_string())));
+            }
+        }
+    }
+    let report = build::apply(data_dir, update)?;
+    for (name, outcome) in &mut outcomes {
+        if let (FeedOutcome::Updated { records, .. }, Some(stored)) =
+            (&mut *outcome, report.stored.get(name.as_str()))
+        {
+            *records = *stored;
+        }
+    }
+    Ok(UpdateOutcome { feeds: outcomes, errors, report })
 }
 
 /// How long a writer waits for another writer before giving up.
