@@ -132,6 +132,10 @@ fn rustsec_toml() {
     let shown: Vec<String> = parsed.errors.iter().take(10).map(ToString::to_string).collect();
     assert!(parsed.errors.is_empty(), "{} errors:\n{}", parsed.errors.len(), shown.join("\n"));
     assert_eq!(parsed.records.len(), 1225);
+    // 20 advisories are about the toolchain (`rust/std`, `rust/cargo`...), not crates.io.
+    let counts = per_ecosystem(&parsed);
+    assert_eq!(counts.get("crates.io"), Some(&1205));
+    assert_eq!(counts.get("Rust toolchain"), Some(&20));
     let unmaintained = parsed
         .records
         .iter()

@@ -168,22 +168,26 @@ fn convert(path: &str, d: Document, markdown: &str) -> Result<Record, ImportErro
         }
         None => Vec::new(),
     };
+    // Advisories under `rust/<component>/` are about the toolchain (std, cargo, rustdoc), not a
+    // crates.io package; RustSec's OSV export leaves them out. They keep their own ecosystem.
+    let toolchain = is_toolchain_path(path);
     let affects = d.affected.unwrap_or(AffectedTable {
         arch: Vec::new(),
         os: Vec::new(),
         functions: Default::default(),
     });
     let functions: Vec<&String> = affects.functions.keys().collect();
-    let mut references = vec![
-        Reference {
+    let mut references = Vec::new();
+    if !toolchain {
+        references.push(Reference {
             kind: "PACKAGE".into(),
             url: format!("https://crates.io/crates/{}", a.package),
-        },
-        Reference {
-            kind: "ADVISORY".into(),
-            url: format!("https://rustsec.org/advisories/{}.html", a.id),
-        },
-    ];
+        });
+    }
+    references.push(Reference {
+        kind: "ADVISORY".into(),
+        url: format!("https://rustsec.org/advisories/{}.html", a.id),
+    });
     if let Some(url) = a.url {
         references.push(Reference { kind: "REPORT".into(), url });
     }
@@ -220,10 +224,20 @@ fn convert(path: &str, d: Document, markdown: &str) -> Result<Record, ImportErro
         details,
         severity,
         affected: vec![Affected {
-            package: Some(Package {
-                ecosystem: EcosystemName::from_ecosystem(Ecosystem::new(EcosystemKind::CratesIo)),
-                purl: Some(format!("pkg:cargo/{}", a.package)),
-                name: a.package,
+            package: Some(if toolchain {
+                Package {
+                    ecosystem: EcosystemName::new(TOOLCHAIN_ECOSYSTEM),
+                    purl: None,
+                    name: a.package,
+                }
+            } else {
+                Package {
+                    ecosystem: EcosystemName::from_ecosystem(Ecosystem::new(
+                        EcosystemKind::CratesIo,
+                    )),
+                    purl: Some(format!("pkg:cargo/{}", a.package)),
+                    name: a.package,
+                }
             }),
             severity: Vec::new(),
             ranges: vec![Range {
@@ -247,6 +261,15 @@ fn convert(path: &str, d: Document, markdown: &str) -> Result<Record, ImportErro
         credits: Vec::new(),
         database_specific: Some(Value::Object(database_specific)),
     })
+}
+
+/// The ecosystem ward gives RustSec's advisories about the Rust toolchain itself.
+pub const TOOLCHAIN_ECOSYSTEM: &str = "Rust toolchain";
+
+/// `.../rust/<component>/<ID>.md`: an advisory in RustSec's `rust` collection.
+fn is_toolchain_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split(['/', '\\', '!']).collect();
+    parts.len() >= 3 && parts[parts.len() - 3] == "rust"
 }
 
 /// `# Title\n\nBody` → (title, body).
