@@ -245,17 +245,20 @@ fn sigkill_mid_update_leaves_the_previous_index_intact() {
 
 /// A minimal HTTP/1.1 file server on 127.0.0.1 for `ward db update`: serves named bodies with
 /// an ETag, answers `If-None-Match` with 304, counts full (200) responses.
+/// The served files: (path, body, ETag).
+type Files = Arc<Mutex<Vec<(String, Vec<u8>, String)>>>;
+
 struct Server {
     url: String,
-    files: Arc<Mutex<Vec<(String, Vec<u8>, String)>>>,
+    files: Files,
     full_responses: Arc<AtomicUsize>,
 }
 
 impl Server {
     fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let files: Arc<Mutex<Vec<(String, Vec<u8>, String)>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let url = format!("http://{}", listener.local_addr().expect("bound address"));
+        let files: Files = Arc::default();
         let full_responses = Arc::new(AtomicUsize::new(0));
         let (f, n) = (files.clone(), full_responses.clone());
         std::thread::spawn(move || {
@@ -268,7 +271,7 @@ impl Server {
     }
 
     fn put(&self, path: &str, body: Vec<u8>, etag: &str) {
-        let mut files = self.files.lock().unwrap();
+        let mut files = self.files.lock().expect("files lock");
         files.retain(|(p, _, _)| p != path);
         files.push((path.to_string(), body, etag.to_string()));
     }
@@ -295,7 +298,7 @@ fn serve(
             }
         }
     }
-    let found = files.lock().unwrap().iter().find(|(p, _, _)| *p == path).cloned();
+    let found = files.lock().expect("test setup").iter().find(|(p, _, _)| *p == path).cloned();
     let mut stream = stream;
     match found {
         Some((_, _, etag)) if if_none_match.as_deref() == Some(etag.as_str()) => {
@@ -328,8 +331,8 @@ fn serve(
 /// osv.dev's layout: `<ecosystem>/all.zip`, one OSV JSON record per member.
 fn osv_zip(feed: &Path, limit: usize) -> Vec<u8> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(feed)
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .expect("test setup")
+        .map(|e| e.expect("test setup").path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     entries.sort();
@@ -337,10 +340,11 @@ fn osv_zip(feed: &Path, limit: usize) -> Vec<u8> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     for path in entries.iter().take(limit) {
-        zip.start_file(path.file_name().unwrap().to_string_lossy(), options).unwrap();
-        zip.write_all(&std::fs::read(path).unwrap()).unwrap();
+        zip.start_file(path.file_name().expect("test setup").to_string_lossy(), options)
+            .expect("test setup");
+        zip.write_all(&std::fs::read(path).expect("test setup")).expect("test setup");
     }
-    zip.finish().unwrap().into_inner()
+    zip.finish().expect("test setup").into_inner()
 }
 
 fn sha256_line(bytes: &[u8]) -> Vec<u8> {
