@@ -67,28 +67,79 @@ fn read_head(path: &Path) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Reads and parses every file of a source, calling `progress(done, total)` after each.
-/// Unreadable files become errors of the result; parsing never stops early.
+/// Unreadable files become errors of the result; parsing never stops early. Files are parsed
+/// on every available core; the result keeps the files' order.
 pub fn read(files: &SourceFiles, progress: &mut dyn FnMut(usize, usize)) -> Parsed {
     let total = files.files.len();
-    let mut parsed = Parsed::default();
-    for (i, (path, format)) in files.files.iter().enumerate() {
-        let name = path.to_string_lossy();
-        let bytes = match fs::metadata(path).and_then(|m| {
-            if m.len() > MAX_FILE {
-                Err(std::io::Error::other("file larger than 2 GiB"))
-            } else {
-                fs::read(path)
-            }
-        }) {
-            Ok(b) => b,
-            Err(e) => {
-                parsed.errors.push(feed::ImportError::new(&name, "(file)", e.to_string()));
-                progress(i + 1, total);
-                continue;
-            }
-        };
-        parsed.extend(feed::parse(*format, &name, &bytes));
-        progress(i + 1, total);
+    let threads =
+        std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8).min(total.max(1));
+    if threads <= 1 {
+        let mut parsed = Parsed::default();
+        for (i, file) in files.files.iter().enumerate() {
+            parsed.extend(read_one(file));
+            progress(i + 1, total);
+        }
+        return parsed;
     }
-    parsed
+    let chunk = total.div_ceil(threads);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .files
+            .chunks(chunk)
+            .map(|part| {
+                let done_tx = done_tx.clone();
+                scope.spawn(move || {
+                    let mut parsed = Parsed::default();
+                    for file in part {
+                        parsed.extend(read_one(file));
+                        let _ = done_tx.send(());
+                    }
+                    parsed
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let mut done = 0;
+        for () in done_rx {
+            done += 1;
+            progress(done, total);
+        }
+        let mut parsed = Parsed::default();
+        for (worker, part) in workers.into_iter().zip(files.files.chunks(chunk)) {
+            match worker.join() {
+                Ok(p) => parsed.extend(p),
+                Err(_) => {
+                    let first = part
+                        .first()
+                        .map(|(p, _)| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    parsed.errors.push(feed::ImportError::new(
+                        &first,
+                        "(file)",
+                        "a parser panicked; please report this file",
+                    ));
+                }
+            }
+        }
+        parsed
+    })
+}
+
+fn read_one((path, format): &(PathBuf, Format)) -> Parsed {
+    let name = path.to_string_lossy();
+    let bytes = fs::metadata(path).and_then(|m| {
+        if m.len() > MAX_FILE {
+            Err(std::io::Error::other("file larger than 2 GiB"))
+        } else {
+            fs::read(path)
+        }
+    });
+    match bytes {
+        Ok(b) => feed::parse(*format, &name, &b),
+        Err(e) => Parsed {
+            errors: vec![feed::ImportError::new(&name, "(file)", e.to_string())],
+            ..Parsed::default()
+        },
+    }
 }
