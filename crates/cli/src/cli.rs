@@ -42,6 +42,13 @@ pub enum Command {
     ///   0 2 * * *  ward run --heartbeat nightly-backup --config /etc/ward/checks.toml -- /usr/local/bin/backup
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+
+    /// The local advisory database: import feeds, update them, look advisories up.
+    ///
+    /// The index lives in the data directory: `--data-dir`, else `WARD_DATA_DIR`, else
+    /// `$XDG_DATA_HOME/ward` (`~/.local/share/ward`) for users and `/var/lib/ward` for root.
+    /// Every change builds a new index beside the old one and swaps it in atomically.
+    Db(DbArgs),
 }
 
 /// Where `ward check serve` keeps its state (status, metrics, the passive spool).
@@ -149,9 +156,9 @@ pub struct SubmitArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// `STATE: summary | perfdata`, then the long output (plugin style).
+    /// Human-readable text (for checks: `STATE: summary | perfdata`, plugin style).
     Text,
-    /// One `ward.check/1` JSON object (docs/json/check.md).
+    /// The command's versioned JSON document (see docs/json/).
     Json,
 }
 
@@ -292,4 +299,100 @@ pub struct SatisfiesArgs {
     pub candidate: String,
     /// The range, in the ecosystem's syntax.
     pub range: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The data directory holding the advisory index [env: WARD_DATA_DIR]
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import feeds from files, directories or zip archives (the format is detected).
+    ///
+    /// Each PATH becomes one feed, named by its absolute path; importing it again replaces
+    /// that feed's data. Readable formats: OSV JSON and YAML records (single files or
+    /// folders), zips in osv.dev's all.zip layout, FriendsOfPHP security-advisories YAML,
+    /// Node.js security WG npm JSON, Alpine secdb YAML/JSON, RustSec advisories (TOML front
+    /// matter), CISA KEV JSON and EPSS CSV. Files that are not advisories (READMEs, licenses)
+    /// are skipped. Rejected records are listed with their file and field, the rest is
+    /// imported, and the command exits 2.
+    ///
+    /// Examples:
+    ///   ward db import ../shared/data/advisories/rustsec-osv
+    ///   ward db import all.zip known_exploited_vulnerabilities.json epss_scores.csv
+    #[command(verbatim_doc_comment)]
+    Import(DbImportArgs),
+
+    /// Re-read every feed from the source it was imported from, in one atomic update.
+    ///
+    /// Sources are local paths, `file://` URLs and `http(s)://` URLs (zip archives or single
+    /// files). Downloads use ETag / If-Modified-Since, so an unchanged feed transfers nothing,
+    /// and are checked against `<url>.sha256` when the server has one. A feed that fails keeps
+    /// its last good data; `ward db status` shows the failure. Exits 2 if any feed failed.
+    ///
+    /// Examples:
+    ///   ward db update
+    ///   ward db update --add https://osv-vulnerabilities.storage.googleapis.com/crates.io/all.zip
+    #[command(verbatim_doc_comment)]
+    Update(DbUpdateArgs),
+
+    /// Show the index: records per ecosystem, and per feed its source, record count, last
+    /// update and age; warns about feeds older than --max-age-days.
+    Status(DbStatusArgs),
+
+    /// Show the advisories with an id or alias (CVE-..., GHSA-..., RUSTSEC-..., PYSEC-...).
+    Show(DbShowArgs),
+
+    /// Find packages by (part of) their name; prints ecosystem, name and record count.
+    Search(DbSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// Files, directories or zip archives to import.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// Also fetch and keep this source from now on (a path, file:// or http(s):// URL).
+    #[arg(long, value_name = "SOURCE")]
+    pub add: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    /// Output format; `json` prints the `ward.db-status/1` document (docs/json/db-status.md).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Warn about feeds whose last successful update is older than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub max_age_days: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DbShowArgs {
+    /// An advisory id or alias.
+    pub id: String,
+    /// Output format; `json` prints the `ward.db-show/1` document with OSV records.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DbSearchArgs {
+    /// Text the package name contains (case-insensitive).
+    pub name: String,
+    /// Output format; `json` prints the `ward.db-search/1` document.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// At most this many packages.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
 }

@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command};
 
 mod check;
 mod run;
+mod db;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Version(command) => version::run(command),
         Command::Check(command) => check::run(command),
         Command::Run(args) => run::run(args),
+        Command::Db(args) => db::run(args),
     }
 }
 

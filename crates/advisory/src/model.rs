@@ -1,0 +1,267 @@
+//! The one normalized advisory model: an OSV 1.7 record with every field kept.
+//!
+//! Every feed ward reads (OSV itself and the native formats) is converted into [`Record`].
+//! Serializing a record gives back OSV JSON: fields that were absent stay absent, lists keep
+//! their order, free-form `ecosystem_specific` / `database_specific` objects are kept verbatim as
+//! JSON values. Ecosystems are parsed with [`ward_version::Ecosystem`] where ward knows them; the
+//! text is always kept, so an unknown ecosystem never fails an import.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use ward_version::range::{Event, OsvRange, RangeKind};
+use ward_version::Ecosystem;
+
+/// One advisory in OSV 1.7 form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
+    pub id: String,
+    /// RFC 3339 timestamp, kept as written.
+    #[serde(default)]
+    pub modified: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<Severity>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<Affected>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub credits: Vec<Credit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_specific: Option<Value>,
+}
+
+impl Record {
+    /// The record's id followed by its aliases: every name a lookup may use for it.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+/// A severity score: `CVSS_V2`, `CVSS_V3`, `CVSS_V4` vectors or `Ubuntu` labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Severity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub score: String,
+}
+
+/// One `affected[]` entry: a package and the versions of it the advisory covers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Affected {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<Package>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<Severity>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<Range>,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem_specific: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_specific: Option<Value>,
+}
+
+/// The affected package: ecosystem, name as the ecosystem writes it, optional purl.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    pub ecosystem: EcosystemName,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// An ecosystem as a feed wrote it, plus its parsed form when ward knows the ecosystem.
+///
+/// Serializes as the original text, so records round-trip unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcosystemName {
+    text: String,
+    parsed: Option<Ecosystem>,
+}
+
+impl EcosystemName {
+    pub fn new(text: &str) -> EcosystemName {
+        EcosystemName { text: text.to_string(), parsed: Ecosystem::parse(text).ok() }
+    }
+
+    pub fn from_ecosystem(ecosystem: Ecosystem) -> EcosystemName {
+        EcosystemName { text: ecosystem.to_string(), parsed: Some(ecosystem) }
+    }
+
+    /// The text as the feed wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed ecosystem, `None` for ecosystems ward does not know.
+    pub fn parsed(&self) -> Option<&Ecosystem> {
+        self.parsed.as_ref()
+    }
+
+    /// The ecosystem without its release (`Alpine:v3.19` → `Alpine`), in OSV spelling when
+    /// known, otherwise the text before `:`.
+    pub fn base(&self) -> &str {
+        match &self.parsed {
+            Some(e) => e.kind().name(),
+            None => self.text.split(':').next().unwrap_or(&self.text),
+        }
+    }
+}
+
+impl fmt::Display for EcosystemName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for EcosystemName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for EcosystemName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(EcosystemName::new(&text))
+    }
+}
+
+/// One OSV range: its type, the repository for GIT ranges, and the events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Range {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub events: Vec<RangeEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_specific: Option<Value>,
+}
+
+impl Range {
+    /// The range in ward-version's evaluable form; `None` for range types OSV does not define.
+    pub fn to_osv_range(&self) -> Option<OsvRange> {
+        let kind = match self.kind.as_str() {
+            "SEMVER" => RangeKind::Semver,
+            "ECOSYSTEM" => RangeKind::Ecosystem,
+            "GIT" => RangeKind::Git,
+            _ => return None,
+        };
+        let events = self.events.iter().map(RangeEvent::to_event).collect();
+        Some(OsvRange { kind, events })
+    }
+}
+
+/// One range event, written in OSV as a one-key object (`{"fixed": "1.2.3"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "RawEvent")]
+pub enum RangeEvent {
+    Introduced(String),
+    Fixed(String),
+    LastAffected(String),
+    Limit(String),
+}
+
+impl RangeEvent {
+    pub fn to_event(&self) -> Event {
+        match self {
+            RangeEvent::Introduced(v) => Event::Introduced(v.clone()),
+            RangeEvent::Fixed(v) => Event::Fixed(v.clone()),
+            RangeEvent::LastAffected(v) => Event::LastAffected(v.clone()),
+            RangeEvent::Limit(v) => Event::Limit(v.clone()),
+        }
+    }
+
+    pub fn version(&self) -> &str {
+        match self {
+            RangeEvent::Introduced(v)
+            | RangeEvent::Fixed(v)
+            | RangeEvent::LastAffected(v)
+            | RangeEvent::Limit(v) => v,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            RangeEvent::Introduced(_) => "introduced",
+            RangeEvent::Fixed(_) => "fixed",
+            RangeEvent::LastAffected(_) => "last_affected",
+            RangeEvent::Limit(_) => "limit",
+        }
+    }
+}
+
+/// The event object as written; exactly one key must be present.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    introduced: Option<String>,
+    fixed: Option<String>,
+    last_affected: Option<String>,
+    limit: Option<String>,
+}
+
+impl TryFrom<RawEvent> for RangeEvent {
+    type Error = &'static str;
+
+    fn try_from(raw: RawEvent) -> Result<Self, Self::Error> {
+        match (raw.introduced, raw.fixed, raw.last_affected, raw.limit) {
+            (Some(v), None, None, None) => Ok(RangeEvent::Introduced(v)),
+            (None, Some(v), None, None) => Ok(RangeEvent::Fixed(v)),
+            (None, None, Some(v), None) => Ok(RangeEvent::LastAffected(v)),
+            (None, None, None, Some(v)) => Ok(RangeEvent::Limit(v)),
+            (None, None, None, None) => {
+                Err("an event needs one of introduced, fixed, last_affected, limit")
+            }
+            _ => Err("an event has exactly one of introduced, fixed, last_affected, limit"),
+        }
+    }
+}
+
+/// A reference: its type (`ADVISORY`, `FIX`, `WEB`, ...) and URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+}
+
+/// A credit: who found, reported or fixed the issue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    pub name: String,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    pub contact: Vec<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// Reads `null` (YAML's empty `aliases:`) as the empty list.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}

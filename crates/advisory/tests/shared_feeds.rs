@@ -1,0 +1,313 @@
+//! Conformance: every feed in `$WARD_TEST_DATA/advisories` imports with no error, with the
+//! record counts per ecosystem the data's README states, and OSV records round-trip unchanged.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use ward_advisory::feed::{self, Format, Parsed};
+use ward_advisory::store::source;
+
+fn data_dir() -> PathBuf {
+    let dir = match std::env::var_os("WARD_TEST_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    assert!(
+        dir.join("advisories").is_dir(),
+        "test data not found at {} (set WARD_TEST_DATA to the shared data folder)",
+        dir.display()
+    );
+    dir.join("advisories")
+}
+
+fn import(feed: &str) -> (source::SourceFiles, Parsed) {
+    let files = source::list(&data_dir().join(feed)).expect("feed lists");
+    let parsed = source::read(&files, &mut |_, _| {});
+    (files, parsed)
+}
+
+/// Distinct record ids per ecosystem (as records write it).
+fn per_ecosystem(parsed: &Parsed) -> BTreeMap<String, usize> {
+    let mut ids: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for r in &parsed.records {
+        for a in &r.affected {
+            if let Some(p) = &a.package {
+                ids.entry(p.ecosystem.as_str().to_string()).or_default().insert(&r.id);
+            }
+        }
+    }
+    ids.into_iter().map(|(k, v)| (k, v.len())).collect()
+}
+
+fn check(feed: &str, format: Format, expect: &[(&str, usize)]) -> Parsed {
+    let (files, parsed) = import(feed);
+    assert!(files.files.iter().all(|(_, f)| *f == format), "{feed}: unexpected formats");
+    let shown: Vec<String> = parsed.errors.iter().take(10).map(ToString::to_string).collect();
+    assert!(
+        parsed.errors.is_empty(),
+        "{feed}: {} errors:\n{}",
+        parsed.errors.len(),
+        shown.join("\n")
+    );
+    let counts = per_ecosystem(&parsed);
+    let expect: BTreeMap<String, usize> = expect.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(counts, expect, "{feed}");
+    parsed
+}
+
+#[test]
+fn rustsec_osv() {
+    let parsed = check("rustsec-osv", Format::OsvJson, &[("crates.io", 1206)]);
+    assert_eq!(parsed.records.len(), 1206);
+}
+
+#[test]
+fn golang_osv() {
+    let parsed = check("golang-osv", Format::OsvJson, &[("Go", 4291)]);
+    assert_eq!(parsed.records.len(), 4291);
+}
+
+#[test]
+fn pypa_osv_yaml() {
+    let parsed = check("pypa-osv-yaml", Format::OsvYaml, &[("PyPI", 2661)]);
+    assert_eq!(parsed.records.len(), 2661);
+}
+
+#[test]
+fn friendsofphp() {
+    let parsed = check("friendsofphp", Format::PhpYaml, &[("Packagist", 1592)]);
+    assert_eq!(parsed.records.len(), 1592);
+    let drupal = parsed
+        .records
+        .iter()
+        .filter(|r| r.affected[0].package.as_ref().is_some_and(|p| p.name.starts_with("drupal/")))
+        .count();
+    assert!(drupal > 100, "drupal advisories: {drupal}");
+}
+
+#[test]
+fn nodejs_security_wg_npm() {
+    // 467 advisory files plus `index.json`, which repeats them keyed by id.
+    let parsed = check("nodejs-security-wg-npm", Format::NpmJson, &[("npm", 467)]);
+    let ids: std::collections::BTreeSet<&str> =
+        parsed.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), 467);
+}
+
+#[test]
+fn alpine_secdb() {
+    let (files, parsed) = import("alpine-secdb-2020");
+    assert!(parsed.errors.is_empty(), "{:?}", &parsed.errors[..parsed.errors.len().min(5)]);
+    let fixes: usize = files
+        .files
+        .iter()
+        .map(|(p, _)| {
+            feed::alpine::count_fixes(&p.to_string_lossy(), &std::fs::read(p).unwrap()).unwrap()
+        })
+        .sum();
+    assert_eq!(fixes, 12_028);
+    let counts = per_ecosystem(&parsed);
+    let releases: Vec<&str> = counts.keys().map(String::as_str).collect();
+    assert_eq!(
+        releases,
+        [
+            "Alpine:v3.10",
+            "Alpine:v3.11",
+            "Alpine:v3.3",
+            "Alpine:v3.4",
+            "Alpine:v3.5",
+            "Alpine:v3.6",
+            "Alpine:v3.7",
+            "Alpine:v3.8",
+            "Alpine:v3.9"
+        ]
+    );
+}
+
+#[test]
+fn rustsec_toml() {
+    let (files, parsed) = import("rustsec-toml");
+    assert!(files.files.iter().all(|(_, f)| *f == Format::RustsecToml));
+    let shown: Vec<String> = parsed.errors.iter().take(10).map(ToString::to_string).collect();
+    assert!(parsed.errors.is_empty(), "{} errors:\n{}", parsed.errors.len(), shown.join("\n"));
+    assert_eq!(parsed.records.len(), 1225);
+    // 20 advisories are about the toolchain (`rust/std`, `rust/cargo`...), not crates.io.
+    let counts = per_ecosystem(&parsed);
+    assert_eq!(counts.get("crates.io"), Some(&1205));
+    assert_eq!(counts.get("Rust toolchain"), Some(&20));
+    let unmaintained = parsed
+        .records
+        .iter()
+        .filter(|r| {
+            r.affected[0]
+                .database_specific
+                .as_ref()
+                .is_some_and(|d| d["informational"] == "unmaintained")
+        })
+        .count();
+    assert_eq!(unmaintained, 267);
+}
+
+/// The RustSec TOML sources convert to the same ids, aliases and ranges as RustSec's own OSV
+/// export of the same day.
+#[test]
+fn rustsec_toml_agrees_with_rustsec_osv() {
+    let (_, toml) = import("rustsec-toml");
+    let (_, osv) = import("rustsec-osv");
+    let osv: BTreeMap<&str, &ward_advisory::Record> =
+        osv.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for record in &toml.records {
+        let Some(theirs) = osv.get(record.id.as_str()) else { continue };
+        compared += 1;
+        if record.aliases != theirs.aliases {
+            differences.push(format!(
+                "{}: aliases {:?} vs {:?}",
+                record.id, record.aliases, theirs.aliases
+            ));
+        }
+        // RUSTSEC-2020-0055 (withdrawn) says `unaffected = ["> 0"]`: Cargo reads `>0` as
+        // `>=1.0.0`, as ward does; the export read it as `>0.0.0`.
+        if record.id == "RUSTSEC-2020-0055" {
+            continue;
+        }
+        let ours: Vec<_> = record.affected.iter().map(|a| a.ranges.clone()).collect();
+        let them: Vec<_> =
+            theirs.affected.iter().map(|a| without_empty_intervals(&a.ranges)).collect();
+        if ours != them {
+            differences.push(format!("{}: ranges {:?}\n   vs {:?}", record.id, ours, them));
+        }
+    }
+    assert!(compared > 1150, "compared {compared}");
+    assert!(
+        differences.is_empty(),
+        "{} of {compared} differ:\n{}",
+        differences.len(),
+        differences[..differences.len().min(8)].join("\n")
+    );
+}
+
+/// The export also writes empty intervals (`introduced: X, fixed: X`), which affect nothing.
+fn without_empty_intervals(
+    ranges: &[ward_advisory::model::Range],
+) -> Vec<ward_advisory::model::Range> {
+    use ward_advisory::model::RangeEvent;
+    ranges
+        .iter()
+        .map(|r| {
+            let mut events: Vec<RangeEvent> = Vec::new();
+            for e in &r.events {
+                if let (RangeEvent::Fixed(f), Some(RangeEvent::Introduced(i))) = (e, events.last())
+                {
+                    if f == i {
+                        events.pop();
+                        continue;
+                    }
+                }
+                events.push(e.clone());
+            }
+            ward_advisory::model::Range { events, ..r.clone() }
+        })
+        .collect()
+}
+
+/// Every OSV record's id, aliases and ranges round-trip unchanged through the model: the JSON
+/// ward writes has exactly the fields and values of the input.
+#[test]
+fn osv_records_round_trip() {
+    let root = data_dir();
+    let mut checked = 0;
+    for feed in ["rustsec-osv", "golang-osv"] {
+        let files = source::list(&root.join(feed)).unwrap();
+        for (path, _) in &files.files {
+            let bytes = std::fs::read(path).unwrap();
+            let original: Value = serde_json::from_slice(&bytes).unwrap();
+            let parsed = feed::parse(Format::OsvJson, &path.to_string_lossy(), &bytes);
+            assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+            let written = serde_json::to_value(&parsed.records[0]).unwrap();
+            assert_eq!(strip_empty(original), strip_empty(written), "{}", path.display());
+            checked += 1;
+        }
+    }
+    // YAML: compare against the same document read as a generic value.
+    let files = source::list(&root.join("pypa-osv-yaml")).unwrap();
+    for (path, _) in &files.files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let original: Value = serde_yaml_ng::from_str(&text).unwrap();
+        let parsed = feed::parse(Format::OsvYaml, &path.to_string_lossy(), text.as_bytes());
+        let written = serde_json::to_value(&parsed.records[0]).unwrap();
+        assert_eq!(strip_empty(original), strip_empty(written), "{}", path.display());
+        checked += 1;
+    }
+    assert_eq!(checked, 1206 + 4291 + 2661);
+}
+
+/// Absent, `null` and empty lists mean the same in OSV; the model writes none of them.
+fn strip_empty(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+                .map(|(k, v)| (k, strip_empty(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_empty).collect()),
+        other => other,
+    }
+}
+
+fn osv_schema(rel: &str) -> PathBuf {
+    data_dir().join("osv-schema").join(rel)
+}
+
+#[test]
+fn osv_schema_valid_samples_import() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["tools/osv-linter/testdata", "tools/ghsa/testdata", "tools/redhat/testdata/OSV"] {
+        for entry in std::fs::read_dir(osv_schema(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let linter_valid = dir.contains("linter")
+                && !name.starts_with("no")
+                && !name.starts_with("nondistinct");
+            if linter_valid || name.ends_with(".osv.json") || dir.ends_with("OSV") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "{files:?}");
+    for path in files {
+        let parsed =
+            feed::parse(Format::OsvJson, &path.to_string_lossy(), &std::fs::read(&path).unwrap());
+        assert!(parsed.errors.is_empty(), "{}: {:?}", path.display(), parsed.errors);
+        assert_eq!(parsed.records.len(), 1, "{}", path.display());
+    }
+}
+
+fn rejected(path: &Path, field: &str) {
+    let name = path.to_string_lossy();
+    let parsed = feed::parse(Format::OsvJson, &name, &std::fs::read(path).expect("sample reads"));
+    assert!(parsed.records.is_empty(), "{name} should be rejected");
+    assert!(
+        parsed.errors.iter().any(|e| e.file == name && e.field == field),
+        "{name}: expected an error on {field}, got {:?}",
+        parsed.errors
+    );
+}
+
+#[test]
+fn osv_schema_invalid_samples_are_rejected_naming_file_and_field() {
+    rejected(
+        &osv_schema("tools/osv-linter/testdata/nointroduced-CVE-2023-41045.json"),
+        "affected[0].ranges[0].events",
+    );
+    rejected(
+        &osv_schema("tools/osv-linter/testdata/nondistinct-CVE-2018-5407.json"),
+        "affected[6].ranges[1].events[1].fixed",
+    );
+    // GitHub's own advisory format is not OSV.
+    rejected(&osv_schema("tools/ghsa/testdata/withdrawn.json"), "references[0]");
+}

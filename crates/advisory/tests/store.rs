@@ -1,0 +1,217 @@
+//! The index: import, lookups by package and by any id, atomic replacement, failures that keep
+//! the last good data, and readers that keep their snapshot while an update swaps the file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ward_advisory::store::build::{self, FeedFailure, Update};
+use ward_advisory::store::{self, Index};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn import(dir: &Path, paths: &[PathBuf]) -> store::ImportReport {
+    store::import_paths(dir, paths, 1_700_000_000, &mut |_, _| {}).expect("import succeeds")
+}
+
+fn ids(records: &[ward_advisory::Record]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
+fn all_fixture_feeds() -> Vec<PathBuf> {
+    let f = fixtures();
+    vec![
+        f.join("GHSA-2gwj-7jmv-h26r.json"),
+        f.join("PYSEC-2022-213.yaml"),
+        f.join("php"),
+        f.join("npm-410.json"),
+        f.join("alpine"),
+        f.join("rustsec"),
+        f.join("known_exploited_vulnerabilities.json"),
+        f.join("epss_scores.csv"),
+    ]
+}
+
+#[test]
+fn every_fixture_feed_imports_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = import(dir.path(), &all_fixture_feeds());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let index = Index::open(dir.path()).unwrap();
+
+    // Package lookups normalize names per ecosystem.
+    assert_eq!(
+        ids(&index.lookup("PyPI", "DJANGO").unwrap()),
+        ["GHSA-2gwj-7jmv-h26r", "PYSEC-2022-213"]
+    );
+    assert_eq!(
+        ids(&index.lookup("Packagist", "drupal/core").unwrap()),
+        ["FRIENDSOFPHP-drupal/core/2022-07-20-1"]
+    );
+    assert_eq!(ids(&index.lookup("npm", "merge-options").unwrap()), ["NSWG-ECO-410"]);
+    assert_eq!(ids(&index.lookup("crates.io", "badge").unwrap()), ["RUSTSEC-2022-0057"]);
+    assert_eq!(index.lookup("Alpine:v3.10", "openssl").unwrap().len(), 2);
+    assert_eq!(index.lookup("Alpine", "openssl").unwrap().len(), 2);
+    assert!(index.lookup("Alpine:v3.11", "openssl").unwrap().is_empty());
+    assert!(index.lookup("Go", "nothing").unwrap().is_empty());
+
+    // Any id or alias finds every record that names it.
+    assert_eq!(
+        ids(&index.by_id("CVE-2022-34265").unwrap()),
+        ["GHSA-2gwj-7jmv-h26r", "PYSEC-2022-213"]
+    );
+    assert_eq!(
+        ids(&index.by_id("ghsa-2gwj-7jmv-h26r").unwrap()),
+        ["GHSA-2gwj-7jmv-h26r", "PYSEC-2022-213"]
+    );
+    assert_eq!(
+        ids(&index.by_id("CVE-2022-25277").unwrap()),
+        ["FRIENDSOFPHP-drupal/core/2022-07-20-1"]
+    );
+
+    // Enrichment.
+    assert_eq!(index.kev("CVE-2022-34265").unwrap().unwrap().due_date, "2024-06-22");
+    assert!((index.epss("CVE-2018-3752").unwrap().unwrap().percentile - 0.4).abs() < 1e-9);
+
+    let status = index.status().unwrap();
+    assert_eq!(status.ecosystems.get("PyPI"), Some(&2));
+    assert_eq!(status.ecosystems.get("Alpine:v3.10"), Some(&2));
+    assert_eq!(status.ecosystems.get("Bitnami"), Some(&1));
+    assert_eq!(status.feeds.len(), 8);
+    assert_eq!((status.kev, status.epss), (1, 2));
+}
+
+#[test]
+fn stored_records_are_the_imported_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixtures().join("GHSA-2gwj-7jmv-h26r.json");
+    import(dir.path(), std::slice::from_ref(&path));
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    let stored = serde_json::to_value(&index.by_id("GHSA-2gwj-7jmv-h26r").unwrap()[0]).unwrap();
+    assert_eq!(stored, original);
+}
+
+#[test]
+fn bad_records_are_reported_and_the_rest_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = import(dir.path(), &[fixtures().join("mixed")]);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(report.errors[0].file.ends_with("mixed/no-introduced.json"));
+    assert_eq!(report.errors[0].field, "affected[0].ranges[0].events");
+    // An ecosystem ward does not know is kept as written.
+    let index = Index::open(dir.path()).unwrap();
+    let records = index.lookup("NoSuchEcosystem:7", "Thing").unwrap();
+    assert_eq!(ids(&records), ["X-2024-2"]);
+    assert_eq!(
+        records[0].affected[0].package.as_ref().unwrap().ecosystem.as_str(),
+        "NoSuchEcosystem:7"
+    );
+    assert!(records[0].affected[0].package.as_ref().unwrap().ecosystem.parsed().is_none());
+}
+
+#[test]
+fn reimporting_a_feed_replaces_only_that_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let feed = work.path().join("feed.json");
+    std::fs::copy(fixtures().join("GHSA-2gwj-7jmv-h26r.json"), &feed).unwrap();
+    import(dir.path(), &[feed.clone(), fixtures().join("npm-410.json")]);
+    // The feed now holds a different record.
+    std::fs::copy(fixtures().join("mixed/unknown-ecosystem.json"), &feed).unwrap();
+    import(dir.path(), std::slice::from_ref(&feed));
+    let index = Index::open(dir.path()).unwrap();
+    assert!(index.by_id("CVE-2022-34265").unwrap().is_empty());
+    assert_eq!(ids(&index.by_id("X-2024-2").unwrap()), ["X-2024-2"]);
+    assert_eq!(ids(&index.by_id("NSWG-ECO-410").unwrap()), ["NSWG-ECO-410"]);
+    assert_eq!(index.status().unwrap().feeds.len(), 2);
+}
+
+#[test]
+fn a_failed_feed_keeps_its_last_good_data_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixtures().join("npm-410.json");
+    let report = import(dir.path(), std::slice::from_ref(&path));
+    let name = report.feeds[0].0.clone();
+    build::apply(
+        dir.path(),
+        Update {
+            failed: vec![FeedFailure {
+                name: name.clone(),
+                source: name.clone(),
+                error: "HTTP 500".into(),
+            }],
+            now: 1_700_000_100,
+            ..Update::default()
+        },
+    )
+    .unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    assert_eq!(ids(&index.by_id("CVE-2018-3752").unwrap()), ["NSWG-ECO-410"]);
+    let feed = &index.status().unwrap().feeds[0];
+    assert_eq!(feed.last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!((feed.imported_at, feed.checked_at), (1_700_000_000, 1_700_000_100));
+}
+
+#[test]
+fn an_open_reader_keeps_its_snapshot_across_an_update() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &[fixtures().join("npm-410.json")]);
+    let before = Index::open(dir.path()).unwrap();
+    import(dir.path(), &[fixtures().join("rustsec")]);
+    // The old reader still answers from the index it opened; a new one sees both feeds.
+    assert_eq!(ids(&before.by_id("NSWG-ECO-410").unwrap()), ["NSWG-ECO-410"]);
+    assert!(before.by_id("RUSTSEC-2022-0057").unwrap().is_empty());
+    let after = Index::open(dir.path()).unwrap();
+    assert_eq!(after.status().unwrap().feeds.len(), 2);
+}
+
+#[test]
+fn stale_temporary_files_of_a_crashed_update_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &[fixtures().join("npm-410.json")]);
+    let stale = dir.path().join(".advisories.db.tmp-999999");
+    std::fs::File::create(&stale).unwrap().write_all(b"half-written").unwrap();
+    import(dir.path(), &[fixtures().join("rustsec")]);
+    assert!(!stale.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with(".advisories.db.tmp")), "{names:?}");
+}
+
+#[test]
+fn zip_archives_in_osv_dev_layout_import() {
+    let work = tempfile::tempdir().unwrap();
+    let zip_path = work.path().join("all.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for name in ["GHSA-2gwj-7jmv-h26r.json", "mixed/unknown-ecosystem.json"] {
+        let member = name.rsplit('/').next().unwrap();
+        zip.start_file(member, options).unwrap();
+        zip.write_all(&std::fs::read(fixtures().join(name)).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = import(dir.path(), &[zip_path]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.feeds[0].2, ["osv-zip"]);
+    let index = Index::open(dir.path()).unwrap();
+    assert_eq!(index.status().unwrap().records, 2);
+}
+
+#[test]
+fn a_corrupt_index_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(store::INDEX_FILE), b"not sqlite at all, just text").unwrap();
+    let error = Index::open(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("advisories.db"), "{error}");
+    // An update does not trust it either: it rebuilds from the feeds it is given.
+    let report = import(dir.path(), &[fixtures().join("npm-410.json")]);
+    assert!(report.update.previous_dropped.is_some());
+    assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().records, 1);
+}
