@@ -16,13 +16,9 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         if para.fields.is_empty() {
             continue;
         }
-        let Some(status) = para.value("Status") else {
-            // A paragraph without Status is not a package entry of a status file.
-            if para.get("Package").is_some() {
-                out.error(path, Some(para.line), "package entry without a Status field");
-            }
-            continue;
-        };
+        // Entries without Status are installed: dpkg's own database always writes one, and
+        // the per-package files of distroless images (`status.d/`) never do.
+        let status = para.value("Status").unwrap_or("install ok installed");
         if status.split_whitespace().nth(2) != Some("installed") {
             continue;
         }

@@ -17,7 +17,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     let index = Lines::new(&text);
     let mut out = Parsed::default();
     let Some(packages) = doc.get("Packages").and_then(Value::as_object) else {
-        if doc.get("R").is_none() {
+        if !doc.is_object() {
             out.error(path, Some(1), "not an renv.lock: no Packages");
         }
         return out;
@@ -45,6 +45,7 @@ mod tests {
     fn reads_cran_packages() {
         let got = parse("renv.lock", br#"{"Packages": {"a": {"Package": "a", "Version": "1.0", "Repository": "CRAN"}, "b": {"Package": "b", "Version": "2", "Source": "GitHub"}}}"#);
         assert_eq!(got.packages.len(), 1);
-        assert_eq!(parse("r", b"{}").errors.len(), 1);
+        assert_eq!(parse("r", b"{}").errors.len(), 0);
+        assert_eq!(parse("r", b"[]").errors.len(), 1);
     }
 }
