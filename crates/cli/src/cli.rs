@@ -1,6 +1,8 @@
 //! Command-line grammar (clap). This is the raw, unvalidated form; `cmd` resolves it.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ward keeps Linux servers and the web applications on them patched and watched.
 ///
@@ -24,6 +26,50 @@ pub enum Command {
     /// "does 4.17.20 satisfy the npm range <4.17.21?".
     #[command(subcommand)]
     Version(VersionCommand),
+
+    /// List the packages installed or locked in files and directories.
+    ///
+    /// Each PATH may be a lockfile or manifest (Cargo.lock, package-lock.json, yarn.lock,
+    /// pnpm-lock.yaml, composer.lock, requirements*.txt, poetry.lock, Pipfile.lock, pdm.lock,
+    /// uv.lock, go.mod, Gemfile.lock, pom.xml, gradle.lockfile, packages.lock.json, mix.lock,
+    /// pubspec.lock, conan.lock, renv.lock...), an SBOM (CycloneDX or SPDX JSON), an OS
+    /// package database (dpkg `status`, apk `installed`, recognised by content under any
+    /// name), a Go executable, or a directory to search. Directories are searched in parallel,
+    /// respecting .gitignore, skipping VCS folders and node_modules, never following symbolic
+    /// links. Unreadable or malformed files are reported on standard error (and under "errors"
+    /// in JSON) and the rest continues; the command then exits with status 2.
+    ///
+    /// Examples:
+    ///   ward inventory                                   # the current directory
+    ///   ward inventory package-lock.json --format json
+    ///   ward inventory /var/lib/dpkg/status --format cyclonedx > sbom.cdx.json
+    #[command(verbatim_doc_comment)]
+    Inventory(InventoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Files and directories to inventory (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Table)]
+    pub format: InventoryFormat,
+    /// Also search node_modules folders (their packages are normally covered by the
+    /// lockfile beside them).
+    #[arg(long)]
+    pub include_node_modules: bool,
+}
+
+/// How `ward inventory` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// Aligned columns for people: ecosystem, name, version, location.
+    Table,
+    /// The versioned `ward.inventory/1` document (see docs/json/inventory.md).
+    Json,
+    /// A CycloneDX 1.6 JSON SBOM.
+    Cyclonedx,
 }
 
 #[derive(Debug, Subcommand)]

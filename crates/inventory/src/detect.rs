@@ -98,8 +98,19 @@ impl Format {
         }
     }
 
-    /// The format a file of this name is, judging by the name alone.
+    /// The format a file of this name is, judging by the name alone. Copies that keep the
+    /// name as a suffix (`ripgrep-15.2.0.Cargo.lock`, `app.package-lock.json`) count too.
     pub fn from_file_name(file_name: &str, parent_dir: Option<&str>) -> Option<Format> {
+        Format::from_exact_name(file_name, parent_dir).or_else(|| {
+            file_name
+                .match_indices(['.', '-', '_'])
+                .filter_map(|(i, _)| KNOWN_NAMES.iter().find(|(n, _)| *n == &file_name[i + 1..]))
+                .map(|(_, f)| *f)
+                .next()
+        })
+    }
+
+    fn from_exact_name(file_name: &str, parent_dir: Option<&str>) -> Option<Format> {
         let lower = file_name.to_ascii_lowercase();
         let format = match file_name {
             "Cargo.lock" => Format::CargoLock,
@@ -180,6 +191,29 @@ impl Format {
     }
 }
 
+/// Exact file names, also recognised as the suffix of a copy's name.
+const KNOWN_NAMES: &[(&str, Format)] = &[
+    ("Cargo.lock", Format::CargoLock),
+    ("package-lock.json", Format::NpmLock),
+    ("npm-shrinkwrap.json", Format::NpmLock),
+    ("yarn.lock", Format::YarnLock),
+    ("pnpm-lock.yaml", Format::PnpmLock),
+    ("composer.lock", Format::ComposerLock),
+    ("poetry.lock", Format::PoetryLock),
+    ("Pipfile.lock", Format::PipfileLock),
+    ("pdm.lock", Format::PdmLock),
+    ("uv.lock", Format::UvLock),
+    ("go.mod", Format::GoMod),
+    ("Gemfile.lock", Format::GemfileLock),
+    ("pom.xml", Format::PomXml),
+    ("gradle.lockfile", Format::GradleLock),
+    ("packages.lock.json", Format::NuGetLock),
+    ("mix.lock", Format::MixLock),
+    ("pubspec.lock", Format::PubspecLock),
+    ("conan.lock", Format::ConanLock),
+    ("renv.lock", Format::RenvLock),
+];
+
 /// The format of a file: by name first, then by content.
 pub fn detect(file_name: &str, parent_dir: Option<&str>, bytes: &[u8]) -> Option<Format> {
     Format::from_file_name(file_name, parent_dir).or_else(|| Format::from_content(bytes))
@@ -209,5 +243,8 @@ mod tests {
         check("sbom", None, "{ \"bomFormat\": \"CycloneDX\" }", Some(Format::CycloneDxJson));
         check("x.json", None, "{\"spdxVersion\": \"SPDX-2.3\"}", Some(Format::SpdxJson));
         check("notes.txt", None, "hello", None);
+        check("ripgrep-15.2.0.Cargo.lock", None, "", Some(Format::CargoLock));
+        check("express.package-lock.json", None, "", Some(Format::NpmLock));
+        check("my.lock", None, "", None);
     }
 }

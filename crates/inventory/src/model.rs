@@ -101,7 +101,7 @@ impl Package {
 }
 
 /// A problem found while reading an input. The rest of the input is still read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
 pub struct ParseError {
     pub path: String,
     pub line: Option<u32>,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod inventory;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -15,6 +16,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(command) => version::run(command),
+        Command::Inventory(args) => inventory::run(args),
     }
 }
 

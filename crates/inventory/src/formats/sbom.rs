@@ -20,6 +20,11 @@ fn package_of(purl_text: &str, path: &str, line: Option<u32>) -> Result<Option<P
         super::at(path, line),
     );
     p.arch = purl.qualifiers.get("arch").cloned();
+    // OS packages: `upstream=source` or `upstream=source@version`, as ward writes it.
+    if let Some(upstream) = purl.qualifiers.get("upstream") {
+        let (name, version) = upstream.split_once('@').unwrap_or((upstream, &p.version));
+        p.source = Some(crate::Source { name: name.to_string(), version: version.to_string() });
+    }
     if let Some(distro) = purl.qualifiers.get("distro") {
         // `debian-12`, `alpine-3.20` → the release part of the OSV ecosystem.
         if let Some((_, release)) = distro.split_once('-') {

@@ -1,0 +1,246 @@
+//! `ward inventory`: finds inputs on disk (the IO edge), parses them with ward-inventory, and
+//! prints the packages as a table, the `ward.inventory/1` JSON document, or CycloneDX.
+
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use ward_inventory::formats::requirements;
+use ward_inventory::{wire, Format, Package, ParseError, Parsed};
+
+use super::EXIT_ERROR;
+use crate::cli::{InventoryArgs, InventoryFormat};
+
+/// Folders a search never enters: version control metadata.
+const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn", ".bzr", "_darcs", ".jj"];
+
+/// Files larger than this are not read during a directory search (explicit paths are always
+/// read): no lockfile or package database comes close, and it bounds memory.
+const MAX_SEARCHED_FILE: u64 = 256 * 1024 * 1024;
+
+pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let mut results: Vec<(PathBuf, Parsed)> = Vec::new();
+    for path in &paths {
+        match std::fs::metadata(path) {
+            Err(e) => results.push((path.clone(), unreadable(path, &e))),
+            Ok(meta) if meta.is_dir() => search(path, args.include_node_modules, &mut results),
+            Ok(_) => {
+                if let Some(parsed) = read_input(path, true) {
+                    results.push((path.clone(), parsed));
+                }
+            }
+        }
+    }
+    // Searches run in parallel; sort so the output does not depend on thread timing.
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut packages = Vec::new();
+    let mut errors = Vec::new();
+    // Packages a requirements file pulled in through `-r` belong to the included file: they
+    // are reported once, and not at all when that file is an input itself.
+    let inputs: BTreeSet<String> = results.iter().map(|(path, _)| display(path)).collect();
+    let mut included = BTreeSet::new();
+    let files = results.len();
+    for (path, parsed) in results {
+        let own = display(&path);
+        errors.extend(parsed.errors);
+        for p in parsed.packages {
+            if p.location.path != own {
+                let key = (p.location.clone(), p.name.clone(), p.version.clone());
+                if inputs.contains(&p.location.path) || !included.insert(key) {
+                    continue;
+                }
+            }
+            packages.push(p);
+        }
+    }
+    let errors: Vec<ParseError> = errors.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    match write_output(args.format, &packages, &errors) {
+        // A closed pipe (`ward inventory | head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        result => result?,
+    }
+    let mut report = String::new();
+    for e in &errors {
+        report.push_str(&format!("ward: {e}\n"));
+    }
+    report.push_str(&format!(
+        "ward: {} packages from {files} inputs{}\n",
+        packages.len(),
+        if errors.is_empty() { String::new() } else { format!(", {} errors", errors.len()) }
+    ));
+    super::write_stderr(&report)?;
+    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_ERROR) })
+}
+
+fn write_output(
+    format: InventoryFormat,
+    packages: &[Package],
+    errors: &[ParseError],
+) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    match format {
+        InventoryFormat::Table => write_table(&mut out, packages)?,
+        InventoryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &wire::InventoryV1::new(packages, errors))?;
+            writeln!(out)?;
+        }
+        InventoryFormat::Cyclonedx => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &wire::cyclonedx(packages, env!("CARGO_PKG_VERSION")),
+            )?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()
+}
+
+fn display(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}
+
+fn unreadable(path: &Path, e: &io::Error) -> Parsed {
+    Parsed {
+        errors: vec![ParseError::new(&display(path), None, format!("cannot read: {e}"))],
+        ..Parsed::default()
+    }
+}
+
+/// Reads and parses one file. `explicit` files (named on the command line) are recognised by
+/// content too and reported when unrecognised; searched files are read only when their name
+/// says they are an input (or, for `status`/`installed`/`*.json`, their content).
+fn read_input(path: &Path, explicit: bool) -> Option<Parsed> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let parent = path.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
+    let shown = display(path);
+    let by_name = Format::from_file_name(&name, parent.as_deref());
+    if by_name == Some(Format::Requirements) {
+        return Some(requirements::resolve(&shown, |p| {
+            std::fs::read(p).map_err(|e| e.to_string())
+        }));
+    }
+    let sniff = name.contains("status") || name.contains("installed") || name.ends_with(".json");
+    if by_name.is_none() && !explicit && !sniff {
+        return None;
+    }
+    if !explicit {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() > MAX_SEARCHED_FILE {
+                return None;
+            }
+        }
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Some(unreadable(path, &e)),
+    };
+    let format = match by_name.or_else(|| Format::from_content(&bytes)) {
+        Some(f) => f,
+        None if explicit => {
+            return Some(Parsed {
+                errors: vec![ParseError::new(
+                    &shown,
+                    None,
+                    "not a format ward reads (a lockfile, manifest, SBOM, dpkg status, apk installed or Go binary)",
+                )],
+                ..Parsed::default()
+            });
+        }
+        None => return None,
+    };
+    Some(ward_inventory::parse(format, &shown, &bytes))
+}
+
+/// Searches a directory in parallel for inputs.
+fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, Parsed)>) {
+    let found = Mutex::new(Vec::new());
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let name = entry.file_name().to_string_lossy();
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir
+                && (VCS_DIRS.contains(&name.as_ref())
+                    || (!include_node_modules && name == "node_modules")))
+        })
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let item = match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    read_input(entry.path(), false).map(|p| (entry.path().to_path_buf(), p))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    let path = match &e {
+                        ignore::Error::WithPath { path, .. } => path.clone(),
+                        _ => root.to_path_buf(),
+                    };
+                    let message = e.to_string();
+                    let parsed = Parsed {
+                        errors: vec![ParseError::new(&display(&path), None, message)],
+                        ..Parsed::default()
+                    };
+                    Some((path, parsed))
+                }
+            };
+            if let Some(item) = item {
+                if let Ok(mut list) = found.lock() {
+                    list.push(item);
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    results.extend(found.into_inner().unwrap_or_default());
+}
+
+fn write_table(out: &mut impl Write, packages: &[Package]) -> io::Result<()> {
+    let rows: Vec<[String; 4]> = packages
+        .iter()
+        .map(|p| {
+            let version = match (&p.version, &p.requirement) {
+                (v, _) if !v.is_empty() => v.clone(),
+                (_, Some(r)) if !r.is_empty() => format!("(unpinned: {r})"),
+                (_, Some(_)) => "(unpinned)".to_string(),
+                (_, None) => {
+                    p.commit.clone().map_or_else(|| "-".to_string(), |c| format!("(commit {c})"))
+                }
+            };
+            let location = match p.location.line {
+                Some(l) => format!("{}:{l}", p.location.path),
+                None => p.location.path.clone(),
+            };
+            [p.ecosystem.to_string(), p.name.clone(), version, location]
+        })
+        .collect();
+    let header = ["ECOSYSTEM", "NAME", "VERSION", "LOCATION"].map(str::to_string);
+    let mut widths = [0usize; 3];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        )?;
+    }
+    Ok(())
+}
