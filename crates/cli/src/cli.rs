@@ -59,6 +59,19 @@ pub struct InventoryArgs {
     /// lockfile beside them).
     #[arg(long)]
     pub include_node_modules: bool,
+    /// Add this machine: its OS packages (dpkg, apk) in the OSV ecosystem of its release,
+    /// host facts (OS, running vs installed kernel, reboot-required), and the applications
+    /// under the app roots.
+    #[arg(long)]
+    pub host: bool,
+    /// With --host: read the machine's files under this directory instead of `/` (a mounted
+    /// image or a container's root file system).
+    #[arg(long, value_name = "DIR", default_value = "/", requires = "host")]
+    pub root: PathBuf,
+    /// With --host: where applications are deployed, searched like a PATH (repeatable;
+    /// default /var/www, /srv and /opt, under --root).
+    #[arg(long = "app-root", value_name = "DIR", requires = "host")]
+    pub app_roots: Vec<PathBuf>,
 }
 
 /// How `ward inventory` prints what it found.

@@ -142,3 +142,61 @@ fn real_inputs_directory_parses_completely() {
     assert_eq!(count("PyPI"), 94);
     assert!(doc["errors"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn host_facts_from_a_root_file_system() {
+    let o = inventory(&fixtures(), &["--host", "--root", "host", "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Ubuntu 22.04 LTS: dpkg packages in `Ubuntu:22.04:LTS`, running kernel -88 with -91
+    // installed (reboot needed), reboot-required flag files, the Drupal site under /srv.
+    insta::assert_snapshot!(text(&o.stdout));
+    let table = inventory(&fixtures(), &["--host", "--root", "host"]);
+    let out = text(&table.stdout);
+    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
+}
+
+/// `ward inventory --host` on the machine running the tests lists exactly the packages
+/// `dpkg-query -W` lists as installed.
+#[test]
+fn host_dpkg_packages_equal_dpkg_query() {
+    let query = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Status}\t${Package}\t${Version}\n"])
+        .output()
+        .expect("dpkg-query runs (ward's CI machines are Debian)");
+    assert!(query.status.success());
+    let mut want: Vec<(String, String)> = text(&query.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let (status, name, version) = (f.next()?, f.next()?, f.next()?);
+            (status == "installed").then(|| (name.to_string(), version.to_string()))
+        })
+        .collect();
+    want.sort();
+    assert!(!want.is_empty());
+    let empty = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-apps");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = inventory(&empty, &["--host", "--app-root", empty.to_str().unwrap(), "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let os = std::fs::read_to_string("/etc/os-release").unwrap();
+    let id = os.lines().find_map(|l| l.strip_prefix("ID=")).unwrap().trim_matches('"');
+    let kind = match id {
+        "ubuntu" => "Ubuntu",
+        _ => "Debian",
+    };
+    let mut got: Vec<(String, String)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["location"]["path"].as_str().unwrap().starts_with("/var/lib/dpkg/"))
+        .map(|p| {
+            assert!(p["ecosystem"].as_str().unwrap().starts_with(kind), "{p}");
+            (p["name"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string())
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(doc["host"]["os"]["id"], id);
+    assert!(doc["host"]["kernel"]["running"].as_str().is_some_and(|r| !r.is_empty()));
+}

@@ -10,6 +10,7 @@
 
 mod detect;
 pub mod formats;
+pub mod host;
 mod lines;
 mod model;
 pub mod purl;

@@ -245,6 +245,8 @@ pub(crate) fn for_package(p: &Package) -> String {
                 qualifiers.insert("arch".to_string(), arch.clone());
             }
             if let Some(release) = p.ecosystem.release() {
+                // `Ubuntu:22.04:LTS` is `ubuntu-22.04` in purls.
+                let release = release.split(':').next().unwrap_or(release);
                 qualifiers.insert("distro".to_string(), format!("{distro}-{release}"));
             }
             if let Some(source) = &p.source {

@@ -13,8 +13,74 @@ pub const INVENTORY_SCHEMA: &str = "ward.inventory/1";
 #[derive(Debug, Serialize)]
 pub struct InventoryV1 {
     pub schema: &'static str,
+    /// Facts about the machine, only for `ward inventory --host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostV1>,
     pub packages: Vec<PackageV1>,
     pub errors: Vec<ErrorV1>,
+}
+
+/// `host`: what ward knows about the machine it ran on.
+#[derive(Debug, Serialize)]
+pub struct HostV1 {
+    pub os: OsV1,
+    /// Absent when the running kernel is unknown (no `/proc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelV1>,
+    /// Debian's `/var/run/reboot-required` exists: an update asked for a reboot.
+    pub reboot_required: bool,
+    /// The packages listed in `/var/run/reboot-required.pkgs`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reboot_required_packages: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OsV1 {
+    /// os-release `ID` (`debian`, `ubuntu`, `alpine`...).
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    /// The OSV ecosystem of the OS packages (`Debian:12`); absent when OSV has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelV1 {
+    pub running: String,
+    /// Releases of installed kernel packages, oldest first.
+    pub installed: Vec<String>,
+    /// The newest installed kernel is not the running one; absent when no kernel package is
+    /// installed (containers, externally booted VMs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reboot_needed: Option<bool>,
+}
+
+impl HostV1 {
+    pub fn new(
+        os: &crate::host::OsRelease,
+        kernels: Option<&crate::host::Kernels>,
+        reboot_required: bool,
+        reboot_required_packages: Vec<String>,
+    ) -> HostV1 {
+        HostV1 {
+            os: OsV1 {
+                id: os.id.clone(),
+                version_id: os.version_id.clone(),
+                pretty_name: os.pretty_name.clone(),
+                ecosystem: os.ecosystem().map(|e| e.to_string()),
+            },
+            kernel: kernels.map(|k| KernelV1 {
+                running: k.running.clone(),
+                installed: k.installed.clone(),
+                reboot_needed: k.reboot_needed,
+            }),
+            reboot_required,
+            reboot_required_packages,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -103,9 +169,10 @@ impl From<&ParseError> for ErrorV1 {
 }
 
 impl InventoryV1 {
-    pub fn new(packages: &[Package], errors: &[ParseError]) -> InventoryV1 {
+    pub fn new(packages: &[Package], errors: &[ParseError], host: Option<HostV1>) -> InventoryV1 {
         InventoryV1 {
             schema: INVENTORY_SCHEMA,
+            host,
             packages: packages.iter().map(PackageV1::from).collect(),
             errors: errors.iter().map(ErrorV1::from).collect(),
         }
@@ -195,7 +262,7 @@ mod tests {
             "1.0.0",
             Location { path: "Cargo.lock".into(), line: None },
         );
-        let text = serde_json::to_string(&InventoryV1::new(&[p], &[])).unwrap();
+        let text = serde_json::to_string(&InventoryV1::new(&[p], &[], None)).unwrap();
         assert_eq!(
             text,
             r#"{"schema":"ward.inventory/1","packages":[{"ecosystem":"crates.io","name":"serde","version":"1.0.0","purl":"pkg:cargo/serde@1.0.0","location":{"path":"Cargo.lock"}}],"errors":[]}"#

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use ward_inventory::formats::requirements;
+use ward_inventory::host::{self, OsRelease};
 use ward_inventory::{wire, Format, Package, ParseError, Parsed};
+use ward_version::EcosystemKind;
 
 use super::EXIT_ERROR;
 use crate::cli::{InventoryArgs, InventoryFormat};
@@ -20,9 +22,16 @@ const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn", ".bzr", "_darcs", ".jj"];
 /// read): no lockfile or package database comes close, and it bounds memory.
 const MAX_SEARCHED_FILE: u64 = 256 * 1024 * 1024;
 
+/// Where applications are deployed, searched by `--host` unless `--app-root` is given.
+const DEFAULT_APP_ROOTS: &[&str] = &["var/www", "srv", "opt"];
+
 pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths };
+    let paths =
+        if args.paths.is_empty() && !args.host { vec![PathBuf::from(".")] } else { args.paths };
     let mut results: Vec<(PathBuf, Parsed)> = Vec::new();
+    let host = args.host.then(|| {
+        collect_host(&args.root, &args.app_roots, args.include_node_modules, &mut results)
+    });
     for path in &paths {
         match std::fs::metadata(path) {
             Err(e) => results.push((path.clone(), unreadable(path, &e))),
@@ -57,7 +66,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let errors: Vec<ParseError> = errors.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
-    match write_output(args.format, &packages, &errors) {
+    match write_output(args.format, &packages, &errors, host) {
         // A closed pipe (`ward inventory | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         result => result?,
@@ -79,13 +88,22 @@ fn write_output(
     format: InventoryFormat,
     packages: &[Package],
     errors: &[ParseError],
+    host: Option<wire::HostV1>,
 ) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     match format {
-        InventoryFormat::Table => write_table(&mut out, packages)?,
+        InventoryFormat::Table => {
+            if let Some(h) = &host {
+                write_host(&mut out, h)?;
+            }
+            write_table(&mut out, packages)?;
+        }
         InventoryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &wire::InventoryV1::new(packages, errors))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &wire::InventoryV1::new(packages, errors, host),
+            )?;
             writeln!(out)?;
         }
         InventoryFormat::Cyclonedx => {
@@ -201,6 +219,116 @@ fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, P
         })
     });
     results.extend(found.into_inner().unwrap_or_default());
+}
+
+/// The OS packages, host facts and applications of the machine under `root`.
+fn collect_host(
+    root: &Path,
+    app_roots: &[PathBuf],
+    include_node_modules: bool,
+    results: &mut Vec<(PathBuf, Parsed)>,
+) -> wire::HostV1 {
+    let read = |rel: &str| std::fs::read(root.join(rel));
+    let mut host_errors = Parsed::default();
+    let os = match read("etc/os-release").or_else(|_| read("usr/lib/os-release")) {
+        Ok(bytes) => OsRelease::parse(&bytes),
+        Err(e) => {
+            host_errors.errors.push(ParseError::new(
+                &display(&root.join("etc/os-release")),
+                None,
+                format!("cannot read: {e}"),
+            ));
+            OsRelease::default()
+        }
+    };
+    let ecosystem = os.ecosystem();
+    // OS package databases, each in the ecosystem of this release when it is that family.
+    let mut databases: Vec<(PathBuf, Format)> = vec![
+        (root.join("var/lib/dpkg/status"), Format::DpkgStatus),
+        (root.join("lib/apk/db/installed"), Format::ApkInstalled),
+    ];
+    if let Ok(entries) = std::fs::read_dir(root.join("var/lib/dpkg/status.d")) {
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_none())
+            .collect();
+        files.sort();
+        databases.extend(files.into_iter().map(|f| (f, Format::DpkgStatus)));
+    }
+    let mut dpkg_packages = Vec::new();
+    for (path, format) in databases {
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                results.push((path.clone(), unreadable(&path, &e)));
+                continue;
+            }
+        };
+        let mut parsed = ward_inventory::parse(format, &display(&path), &bytes);
+        let family = |k: EcosystemKind| match format {
+            Format::DpkgStatus => matches!(k, EcosystemKind::Debian | EcosystemKind::Ubuntu),
+            _ => matches!(
+                k,
+                EcosystemKind::Alpine | EcosystemKind::Wolfi | EcosystemKind::Chainguard
+            ),
+        };
+        if let Some(e) = ecosystem.as_ref().filter(|e| family(e.kind())) {
+            for p in &mut parsed.packages {
+                p.ecosystem = e.clone();
+            }
+        }
+        if format == Format::DpkgStatus {
+            dpkg_packages.extend(parsed.packages.iter().cloned());
+        }
+        results.push((path, parsed));
+    }
+    let kernels = std::fs::read(root.join("proc/sys/kernel/osrelease"))
+        .ok()
+        .map(|running| host::kernels(&String::from_utf8_lossy(&running), &dpkg_packages));
+    let reboot_required = root.join("var/run/reboot-required").exists();
+    let reboot_packages = read("var/run/reboot-required.pkgs")
+        .map(|b| host::reboot_required_packages(&b))
+        .unwrap_or_default();
+    let roots: Vec<PathBuf> = if app_roots.is_empty() {
+        DEFAULT_APP_ROOTS.iter().map(|r| root.join(r)).collect()
+    } else {
+        app_roots.to_vec()
+    };
+    for dir in roots.iter().filter(|d| d.is_dir()) {
+        search(dir, include_node_modules, results);
+    }
+    if !host_errors.errors.is_empty() {
+        results.push((root.to_path_buf(), host_errors));
+    }
+    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages)
+}
+
+fn write_host(out: &mut impl Write, h: &wire::HostV1) -> io::Result<()> {
+    let os = h.os.pretty_name.clone().unwrap_or_else(|| h.os.id.clone());
+    let ecosystem = h.os.ecosystem.as_deref().unwrap_or("no OSV ecosystem");
+    writeln!(out, "host: {os} ({ecosystem})")?;
+    if let Some(k) = &h.kernel {
+        let state = match k.reboot_needed {
+            Some(true) => format!(
+                "newest installed {} is not running: reboot needed",
+                k.installed.last().map_or("", String::as_str)
+            ),
+            Some(false) => "the newest installed kernel".to_string(),
+            None => "no kernel package installed".to_string(),
+        };
+        writeln!(out, "kernel: {} ({state})", k.running)?;
+    }
+    if h.reboot_required {
+        let pkgs = if h.reboot_required_packages.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", h.reboot_required_packages.join(", "))
+        };
+        writeln!(out, "reboot-required: yes{pkgs}")?;
+    }
+    writeln!(out)
 }
 
 fn write_table(out: &mut impl Write, packages: &[Package]) -> io::Result<()> {
