@@ -200,3 +200,10 @@ fn host_dpkg_packages_equal_dpkg_query() {
     assert_eq!(doc["host"]["os"]["id"], id);
     assert!(doc["host"]["kernel"]["running"].as_str().is_some_and(|r| !r.is_empty()));
 }
+
+#[test]
+fn drupal_tarball_installs_are_packagist_packages() {
+    let o = inventory(&fixtures(), &["drupal-tarball", "drupal7"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    insta::assert_snapshot!(text(&o.stdout));
+}

@@ -18,6 +18,8 @@ pub enum Format {
     UvLock,
     PythonMetadata,
     GoMod,
+    DrupalCore,
+    DrupalInfo,
     GoBinary,
     GemfileLock,
     PomXml,
@@ -50,6 +52,8 @@ impl Format {
         Format::UvLock,
         Format::PythonMetadata,
         Format::GoMod,
+        Format::DrupalCore,
+        Format::DrupalInfo,
         Format::GoBinary,
         Format::GemfileLock,
         Format::PomXml,
@@ -82,6 +86,8 @@ impl Format {
             Format::UvLock => "uv-lock",
             Format::PythonMetadata => "python-metadata",
             Format::GoMod => "go-mod",
+            Format::DrupalCore => "drupal-core",
+            Format::DrupalInfo => "drupal-info",
             Format::GoBinary => "go-binary",
             Format::GemfileLock => "gemfile-lock",
             Format::PomXml => "pom-xml",
@@ -138,6 +144,11 @@ impl Format {
                     .is_some_and(|d| d.ends_with(".dist-info") || d.ends_with(".egg-info")) =>
             {
                 Format::PythonMetadata
+            }
+            "Drupal.php" if parent_dir == Some("lib") => Format::DrupalCore,
+            "bootstrap.inc" if parent_dir == Some("includes") => Format::DrupalCore,
+            _ if lower.ends_with(".info.yml") || (lower.ends_with(".info") && lower.len() > 5) => {
+                Format::DrupalInfo
             }
             _ if lower.ends_with(".cdx.json") => Format::CycloneDxJson,
             _ if lower.ends_with(".spdx.json") => Format::SpdxJson,
@@ -246,5 +257,7 @@ mod tests {
         check("ripgrep-15.2.0.Cargo.lock", None, "", Some(Format::CargoLock));
         check("express.package-lock.json", None, "", Some(Format::NpmLock));
         check("my.lock", None, "", None);
+        check("Drupal.php", Some("lib"), "", Some(Format::DrupalCore));
+        check("token.info.yml", Some("token"), "", Some(Format::DrupalInfo));
     }
 }

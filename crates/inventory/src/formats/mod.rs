@@ -10,6 +10,7 @@ pub mod composer;
 pub mod conan;
 pub(crate) mod document;
 pub mod dpkg;
+pub mod drupal;
 pub mod gemfile;
 pub mod go_binary;
 pub mod gomod;
@@ -46,6 +47,8 @@ pub(crate) fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::UvLock => python_locks::parse_uv(path, bytes),
         Format::PythonMetadata => python_metadata::parse(path, bytes),
         Format::GoMod => gomod::parse(path, bytes),
+        Format::DrupalCore => drupal::parse_core(path, bytes),
+        Format::DrupalInfo => drupal::parse_info(path, bytes),
         Format::GoBinary => go_binary::parse(path, bytes),
         Format::GemfileLock => gemfile::parse(path, bytes),
         Format::PomXml => maven::parse(path, bytes),
