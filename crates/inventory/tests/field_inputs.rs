@@ -139,6 +139,8 @@ fn by_folder(path: &Path) -> Option<Format> {
         "packagelockjson" => Format::NpmLock,
         "pnpmlock" => Format::PnpmLock,
         "yarnlock" => Format::YarnLock,
+        "bunlock" => Format::BunLock,
+        "pylock" => Format::PyLock,
         "renvlock" => Format::RenvLock,
         _ => return None,
     })
@@ -154,6 +156,7 @@ const BROKEN: &[(&str, &str)] = &[
     ("null.v2.jsontest", "the JSON document is `null`"),
     ("empty-file", "an empty file is not JSON"),
     ("with-bad-pkg", "lines that are not group:artifact:version"),
+    ("bad-tuple.json5", "a bun.lock entry that is not a tuple"),
 ];
 
 fn meant_to_fail(path: &Path) -> bool {

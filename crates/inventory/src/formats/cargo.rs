@@ -5,7 +5,7 @@ use ward_version::EcosystemKind;
 
 use super::document::{self, tables, tstr};
 use crate::lines::{self, Lines};
-use crate::{Package, Parsed};
+use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     let text = lines::text(bytes);
@@ -20,6 +20,19 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             out.error(path, index.find("version ="), format!("Cargo.lock version {v} is newer than ward knows (1 to 4); reading it as version 4"));
         }
     }
+    // Workspace members have no `source`; what they depend on is direct, the rest transitive.
+    // Dependency entries are `name`, `name version` or `name version (source)`.
+    let direct: std::collections::BTreeSet<(String, Option<String>)> = tables(&doc, "package")
+        .into_iter()
+        .filter(|t| !t.contains_key("source"))
+        .filter_map(|t| t.get("dependencies").and_then(toml::Value::as_array))
+        .flatten()
+        .filter_map(toml::Value::as_str)
+        .map(|d| {
+            let mut parts = d.split_whitespace();
+            (parts.next().unwrap_or("").to_string(), parts.next().map(str::to_string))
+        })
+        .collect();
     for table in tables(&doc, "package") {
         let (Some(name), Some(version)) = (tstr(table, "name"), tstr(table, "version")) else {
             out.error(path, None, "a [[package]] without name or version; skipped");
@@ -28,12 +41,13 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         let line = index
             .find(&format!("name = \"{name}\"\nversion = \"{version}\""))
             .or_else(|| index.find(&format!("name = \"{name}\"")));
-        out.packages.push(Package::new(
-            EcosystemKind::CratesIo,
-            name,
-            version,
-            super::at(path, line),
-        ));
+        let mut p = Package::new(EcosystemKind::CratesIo, name, version, super::at(path, line));
+        if table.contains_key("source") {
+            let is_direct = direct.contains(&(name.to_string(), Some(version.to_string())))
+                || direct.contains(&(name.to_string(), None));
+            p.relation = if is_direct { Relation::Direct } else { Relation::Transitive };
+        }
+        out.packages.push(p);
     }
     out
 }
@@ -57,6 +71,9 @@ mod tests {
     fn reads_packages_with_lines() {
         check("version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"a\"\nversion = \"2.0.0\"\n", &[("a", "1.0.0", Some(4)), ("a", "2.0.0", Some(8))], 0);
         check("[[package]]\nname = \"x\"\n", &[], 1);
+        let got = parse("Cargo.lock", b"[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"a\"]\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\ndependencies = [\"b\"]\n\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n");
+        let relations: Vec<_> = got.packages.iter().map(|p| p.relation).collect();
+        assert_eq!(relations, [Relation::Unknown, Relation::Direct, Relation::Transitive]);
         check("not = [toml", &[], 1);
     }
 }

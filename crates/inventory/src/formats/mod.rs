@@ -5,6 +5,7 @@
 use crate::{Format, Parsed};
 
 pub mod apk;
+pub mod bun;
 pub mod cargo;
 pub mod composer;
 pub mod conan;
@@ -38,6 +39,7 @@ pub(crate) fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::CargoLock => cargo::parse(path, bytes),
         Format::NpmLock => npm::parse(path, bytes),
         Format::YarnLock => yarn::parse(path, bytes),
+        Format::BunLock => bun::parse(path, bytes),
         Format::PnpmLock => pnpm::parse(path, bytes),
         Format::ComposerLock => composer::parse(path, bytes),
         Format::Requirements => requirements::parse(path, bytes),
@@ -45,6 +47,7 @@ pub(crate) fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::PipfileLock => python_locks::parse_pipfile(path, bytes),
         Format::PdmLock => python_locks::parse_pdm(path, bytes),
         Format::UvLock => python_locks::parse_uv(path, bytes),
+        Format::PyLock => python_locks::parse_pylock(path, bytes),
         Format::PythonMetadata => python_metadata::parse(path, bytes),
         Format::GoMod => gomod::parse(path, bytes),
         Format::DrupalCore => drupal::parse_core(path, bytes),

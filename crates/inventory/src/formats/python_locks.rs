@@ -21,6 +21,8 @@ enum Flavour {
     /// `source = { git = "url?rev=...#commit" }`; `virtual`/`editable` sources are the project
     /// itself.
     Uv,
+    /// PEP 751 `pylock.toml`: `[[packages]]`, `vcs = { commit-id = ... }`.
+    Pylock,
 }
 
 fn parse_toml_lock(path: &str, bytes: &[u8], flavour: Flavour) -> Parsed {
@@ -31,8 +33,21 @@ fn parse_toml_lock(path: &str, bytes: &[u8], flavour: Flavour) -> Parsed {
     };
     let index = Lines::new(&text);
     let mut out = Parsed::default();
-    for table in tables(&doc, "package") {
-        let (Some(name), Some(version)) = (tstr(table, "name"), tstr(table, "version")) else {
+    let key = if matches!(flavour, Flavour::Pylock) { "packages" } else { "package" };
+    for table in tables(&doc, key) {
+        // pylock.toml: the project itself (`directory`) has no version; VCS packages may not.
+        let (name, version) = match (tstr(table, "name"), tstr(table, "version")) {
+            (Some(n), None) if matches!(flavour, Flavour::Pylock) => {
+                if table.contains_key("directory")
+                    || table.contains_key("archive") && !table.contains_key("vcs")
+                {
+                    continue;
+                }
+                (Some(n), table.contains_key("vcs").then_some(""))
+            }
+            other => other,
+        };
+        let (Some(name), Some(version)) = (name, version) else {
             let line = tstr(table, "name").and_then(|n| index.find(&format!("name = \"{n}\"")));
             out.error(path, line, "a [[package]] without name or version; skipped");
             continue;
@@ -68,6 +83,14 @@ fn parse_toml_lock(path: &str, bytes: &[u8], flavour: Flavour) -> Parsed {
                     p.commit = tstr(table, "revision").map(str::to_string);
                 }
             }
+            Flavour::Pylock => {
+                if let Some(vcs) = table.get("vcs").and_then(toml::Value::as_table) {
+                    p.commit = tstr(vcs, "commit-id").map(str::to_string);
+                    if p.version.is_empty() {
+                        p.requirement = tstr(vcs, "url").map(str::to_string);
+                    }
+                }
+            }
             Flavour::Uv => {
                 if let Some(s) = source {
                     if s.contains_key("virtual") || s.contains_key("editable") {
@@ -94,6 +117,10 @@ pub fn parse_pdm(path: &str, bytes: &[u8]) -> Parsed {
 
 pub fn parse_uv(path: &str, bytes: &[u8]) -> Parsed {
     parse_toml_lock(path, bytes, Flavour::Uv)
+}
+
+pub fn parse_pylock(path: &str, bytes: &[u8]) -> Parsed {
+    parse_toml_lock(path, bytes, Flavour::Pylock)
 }
 
 /// `Pipfile.lock`: pinned (`==1.0`) packages of `default` and `develop` (dev). A package in both
@@ -152,6 +179,13 @@ mod tests {
         check(parse_pdm("pdm.lock", b"[[package]]\nname = \"a\"\nversion = \"1\"\ngroups = [\"dev\"]\n[[package]]\nname = \"b\"\nversion = \"2\"\ngroups = [\"socks\"]\n"), &[("a", "1", true, false), ("b", "2", false, true)]);
         check(parse_uv("uv.lock", b"[[package]]\nname = \"me\"\nversion = \"0.1\"\nsource = { editable = \".\" }\n[[package]]\nname = \"x\"\nversion = \"3\"\nsource = { registry = \"https://pypi.org/simple\" }\n"), &[("x", "3", false, false)]);
         check(parse_pipfile("Pipfile.lock", br#"{"default": {"a": {"version": "==1"}}, "develop": {"a": {"version": "==1"}, "b": {"version": "==2"}, "c": {"git": "x"}}}"#), &[("a", "1", false, false), ("b", "2", true, false)]);
+        check(
+            parse_pylock(
+                "pylock.toml",
+                b"lock-version = \"1.0\"\n[[packages]]\nname = \"Click\"\nversion = \"8.1.3\"\n",
+            ),
+            &[("click", "8.1.3", false, false)],
+        );
         assert_eq!(parse_poetry("p", b"[[package]\n").errors.len(), 1);
     }
 }
