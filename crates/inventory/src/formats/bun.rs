@@ -7,7 +7,7 @@ use ward_version::EcosystemKind;
 
 use super::document;
 use super::npm::split_name;
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 /// Removes `//` and `/* */` comments and trailing commas outside strings, turning Bun's
@@ -69,7 +69,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     let Some(packages) = doc.get("packages").and_then(Value::as_object) else {
         if !doc.is_object() {
@@ -78,7 +78,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         return out;
     };
     for (key, entry) in packages {
-        let line = index.find(&format!("\"{key}\":"));
+        let line = index.key(key);
         let Some(spec) = entry.as_array().and_then(|a| a.first()).and_then(Value::as_str) else {
             out.error(path, line, format!("entry {key:?} is not a [\"name@version\", ...] tuple"));
             continue;

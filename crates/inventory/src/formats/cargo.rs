@@ -33,14 +33,19 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             (parts.next().unwrap_or("").to_string(), parts.next().map(str::to_string))
         })
         .collect();
+    let mut cursor = 0;
     for table in tables(&doc, "package") {
         let (Some(name), Some(version)) = (tstr(table, "name"), tstr(table, "version")) else {
             out.error(path, None, "a [[package]] without name or version; skipped");
             continue;
         };
-        let line = index
-            .find(&format!("name = \"{name}\"\nversion = \"{version}\""))
-            .or_else(|| index.find(&format!("name = \"{name}\"")));
+        // `[[package]]` tables are in file order: search on from the previous one.
+        let needle = format!("name = \"{name}\"\nversion = \"{version}\"");
+        let found = index.find_from(cursor, &needle).or_else(|| index.find_from(0, &needle));
+        if let Some((at, _)) = found {
+            cursor = at + needle.len();
+        }
+        let line = found.map(|f| f.1).or_else(|| index.find(&format!("name = \"{name}\"")));
         let mut p = Package::new(EcosystemKind::CratesIo, name, version, super::at(path, line));
         if table.contains_key("source") {
             let is_direct = direct.contains(&(name.to_string(), Some(version.to_string())))

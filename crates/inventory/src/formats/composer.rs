@@ -6,7 +6,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -15,7 +15,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     if !doc.is_object() {
         out.error(path, Some(1), "not a composer.lock: the document is not a JSON object");
@@ -24,7 +24,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     for (key, dev) in [("packages", false), ("packages-dev", true)] {
         let Some(list) = doc.get(key) else { continue };
         let Some(list) = list.as_array() else {
-            out.error(path, index.find(&format!("\"{key}\"")), format!("{key} is not a list"));
+            out.error(path, index.key(key), format!("{key} is not a list"));
             continue;
         };
         for entry in list {
@@ -32,9 +32,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
                 out.error(path, None, format!("an entry of {key} has no name or version; skipped"));
                 continue;
             };
-            let line = index
-                .find(&format!("\"name\": \"{}\"", name.replace('/', "\\/")))
-                .or_else(|| index.find(&format!("\"name\": \"{name}\"")));
+            let line = index.value(name);
             let mut p =
                 Package::new(EcosystemKind::Packagist, name, version, super::at(path, line));
             p.dev = dev;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 /// `name/version[@user/channel][#revision][:package_id...]` → name and version.
@@ -22,11 +22,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     let push = |reference: &str, group: Option<&str>, out: &mut Parsed| {
         let Some((name, version)) = split_reference(reference) else { return };
-        let line = index.find(&format!("\"{reference}"));
+        let line = index.value(reference);
         let mut p = Package::new(EcosystemKind::ConanCenter, name, version, super::at(path, line));
         if let Some(g) = group {
             p.add_group(g);

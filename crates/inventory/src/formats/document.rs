@@ -29,7 +29,10 @@ pub(crate) fn yaml(path: &str, text: &str) -> Result<Yaml, Parsed> {
     match yaml_rust2::YamlLoader::load_from_str(text) {
         Ok(mut docs) => Ok(if docs.is_empty() { Yaml::Null } else { docs.swap_remove(0) }),
         Err(e) => {
-            let line = u32::try_from(e.marker().line()).ok().filter(|l| *l > 0);
+            // At the end of input the parser points one line past the last one.
+            let last = u32::try_from(text.lines().count().max(1)).unwrap_or(u32::MAX);
+            let line =
+                u32::try_from(e.marker().line()).ok().filter(|l| *l > 0).map(|l| l.min(last));
             Err(Parsed::failed(path, line, format!("not valid YAML: {}", e.info())))
         }
     }

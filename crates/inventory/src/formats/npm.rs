@@ -12,7 +12,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -21,7 +21,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     let mut seen = BTreeSet::new();
     if !doc.is_object() {
@@ -50,7 +50,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             let name = jstr(entry, "name").unwrap_or(install_name);
             let raw_version = jstr(entry, "version").unwrap_or("");
             let (version, commit) = version_and_commit(raw_version, jstr(entry, "resolved"));
-            let line = index.find(&format!("\"{key}\":"));
+            let line = index.key(key);
             let mut p = Package::new(EcosystemKind::Npm, name, version, super::at(path, line));
             p.commit = commit;
             let flag = |k: &str| entry.get(k).and_then(Value::as_bool) == Some(true);
@@ -100,7 +100,7 @@ fn push_unique(
 
 fn walk_v1(
     path: &str,
-    index: &Lines<'_>,
+    index: &JsonStrings<'_>,
     deps: &serde_json::Map<String, Value>,
     from: usize,
     top: bool,
@@ -108,7 +108,7 @@ fn walk_v1(
     seen: &mut BTreeSet<(String, String, Option<String>)>,
 ) {
     for (name, entry) in deps {
-        let found = index.find_from(from, &format!("\"{name}\": {{"));
+        let found = index.key_after(name, from);
         let raw = jstr(entry, "version").unwrap_or("");
         let (name, raw) = match raw.strip_prefix("npm:").and_then(|a| a.rsplit_once('@')) {
             Some((real, v)) if !real.is_empty() => (real, v),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -16,14 +16,14 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     match doc.get("version").and_then(Value::as_i64) {
         Some(1 | 2) => {}
         Some(v) => {
             out.error(
                 path,
-                index.find("\"version\""),
+                index.key("version"),
                 format!("unsupported lock file version {v} (ward reads 1 and 2)"),
             );
             return out;
@@ -37,7 +37,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     let frameworks = doc.get("dependencies").and_then(Value::as_object);
     for (framework, packages) in frameworks.into_iter().flatten() {
         let Some(packages) = packages.as_object() else { continue };
-        let framework_at = index.find_from(0, &format!("\"{framework}\":")).map_or(0, |f| f.0);
+        let framework_at = index.key_after(framework, 0).map_or(0, |f| f.0);
         for (name, entry) in packages {
             let ty = jstr(entry, "type").unwrap_or("");
             if ty == "Project" {
@@ -46,7 +46,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             let Some(version) = jstr(entry, "resolved") else {
                 out.error(
                     path,
-                    index.find_from(framework_at, &format!("\"{name}\":")).map(|f| f.1),
+                    index.key_after(name, framework_at).map(|f| f.1),
                     format!("{name} has no resolved version"),
                 );
                 continue;
@@ -54,7 +54,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             if !seen.insert((name.clone(), version.to_string())) {
                 continue;
             }
-            let line = index.find_from(framework_at, &format!("\"{name}\":")).map(|f| f.1);
+            let line = index.key_after(name, framework_at).map(|f| f.1);
             let mut p =
                 Package::new(EcosystemKind::NuGet, name.as_str(), version, super::at(path, line));
             p.relation = match ty {

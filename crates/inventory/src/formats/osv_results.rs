@@ -6,7 +6,7 @@ use serde_json::Value;
 use ward_version::{Ecosystem, EcosystemKind};
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -15,7 +15,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     let Some(results) = doc.get("results").and_then(Value::as_array) else {
         out.error(path, Some(1), "not osv-scanner results: no results list");
@@ -26,8 +26,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     {
         let Some(info) = package.get("package") else { continue };
         let name = jstr(info, "name").unwrap_or("");
-        let line =
-            if name.is_empty() { None } else { index.find(&format!("\"name\": \"{name}\"")) };
+        let line = if name.is_empty() { None } else { index.value(name) };
         if let Some(commit) = jstr(info, "commit").filter(|c| !c.is_empty()) {
             let mut p = Package::new(EcosystemKind::Git, name, "", super::at(path, line));
             p.commit = Some(commit.to_string());

@@ -8,7 +8,7 @@ use yaml_rust2::Yaml;
 
 use super::document::{self, yaml_str};
 use super::npm::{commit_of, split_name};
-use crate::lines::{self, Lines};
+use crate::lines::{self, yaml_keys};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -25,7 +25,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         out.error(path, Some(1), "not a pnpm lockfile: the document is not a mapping");
         return out;
     };
-    let index = Lines::new(&text);
+    let index = yaml_keys(&text, 2);
     let version: f64 = match top.get(&Yaml::String("lockfileVersion".into())) {
         Some(Yaml::Real(s)) | Some(Yaml::String(s)) => s.trim().parse().unwrap_or(0.0),
         Some(Yaml::Integer(i)) => *i as f64,
@@ -36,7 +36,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     };
     for (key, entry) in packages {
         let Some(key) = yaml_str(key) else { continue };
-        let line = index.find(&format!("{key}:")).or_else(|| index.find(&key));
+        let line = index.get(key.as_str()).copied();
         let (mut name, mut version) = match name_and_version(&key, version) {
             Ok(nv) => nv,
             Err(message) => {

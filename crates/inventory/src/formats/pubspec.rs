@@ -5,7 +5,7 @@ use ward_version::EcosystemKind;
 use yaml_rust2::Yaml;
 
 use super::document::{self, yaml_str};
-use crate::lines::{self, Lines};
+use crate::lines::{self, yaml_keys};
 use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -22,11 +22,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         out.error(path, Some(1), "not a pubspec.lock: the document is not a mapping");
         return out;
     }
-    let index = Lines::new(&text);
+    let index = yaml_keys(&text, 2);
     let Some(packages) = doc["packages"].as_hash() else { return out };
     for (key, entry) in packages {
         let Some(name) = yaml_str(key) else { continue };
-        let line = index.find(&format!("\n  {name}:")).map(|l| l + 1);
+        let line = index.get(name.as_str()).copied();
         let version = yaml_str(&entry["version"]).unwrap_or_default();
         if version.is_empty() {
             out.error(path, line, format!("{name} has no version"));

@@ -6,7 +6,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, tables, tstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings, Lines};
 use crate::purl::normalize_pypi;
 use crate::{Package, Parsed};
 
@@ -34,6 +34,7 @@ fn parse_toml_lock(path: &str, bytes: &[u8], flavour: Flavour) -> Parsed {
     let index = Lines::new(&text);
     let mut out = Parsed::default();
     let key = if matches!(flavour, Flavour::Pylock) { "packages" } else { "package" };
+    let mut cursor = 0;
     for table in tables(&doc, key) {
         // pylock.toml: the project itself (`directory`) has no version; VCS packages may not.
         let (name, version) = match (tstr(table, "name"), tstr(table, "version")) {
@@ -52,8 +53,13 @@ fn parse_toml_lock(path: &str, bytes: &[u8], flavour: Flavour) -> Parsed {
             out.error(path, line, "a [[package]] without name or version; skipped");
             continue;
         };
-        let line =
-            index.find_after(&format!("name = \"{name}\""), &format!("version = \"{version}\""));
+        // `[[package]]` tables are in file order: search on from the previous one.
+        let needle = format!("name = \"{name}\"");
+        let found = index.find_from(cursor, &needle).or_else(|| index.find_from(0, &needle));
+        let line = found.map(|(at, line)| {
+            cursor = at;
+            index.find_from(at, &format!("version = \"{version}\"")).map_or(line, |f| f.1)
+        });
         let mut p =
             Package::new(EcosystemKind::PyPi, normalize_pypi(name), version, super::at(path, line));
         let source = table.get("source").and_then(toml::Value::as_table);
@@ -132,7 +138,7 @@ pub fn parse_pipfile(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     if !doc.is_object() {
         out.error(path, Some(1), "not a Pipfile.lock: the document is not a JSON object");
@@ -140,7 +146,7 @@ pub fn parse_pipfile(path: &str, bytes: &[u8]) -> Parsed {
     }
     for (section, dev) in [("default", false), ("develop", true)] {
         let Some(entries) = doc.get(section).and_then(Value::as_object) else { continue };
-        let section_at = index.find_from(0, &format!("\"{section}\":")).map_or(0, |f| f.0);
+        let section_at = index.key_after(section, 0).map_or(0, |f| f.0);
         for (name, entry) in entries {
             let Some(version) = entry.get("version").and_then(Value::as_str) else { continue };
             let version = version.trim_start_matches("===").trim_start_matches("==").trim();
@@ -151,7 +157,7 @@ pub fn parse_pipfile(path: &str, bytes: &[u8]) -> Parsed {
                 existing.dev &= dev;
                 continue;
             }
-            let line = index.find_from(section_at, &format!("\"{name}\":")).map(|f| f.1);
+            let line = index.key_after(&name, section_at).map(|f| f.1);
             let mut p = Package::new(EcosystemKind::PyPi, name, version, super::at(path, line));
             p.dev = dev;
             out.packages.push(p);

@@ -5,7 +5,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -14,7 +14,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     let Some(packages) = doc.get("Packages").and_then(Value::as_object) else {
         if !doc.is_object() {
@@ -27,7 +27,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             continue;
         }
         let name = jstr(entry, "Package").unwrap_or(key);
-        let line = index.find(&format!("\"{key}\":"));
+        let line = index.key(key);
         let Some(version) = jstr(entry, "Version") else {
             out.error(path, line, format!("{name} has no Version"));
             continue;

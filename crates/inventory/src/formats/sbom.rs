@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::document::{self, jstr};
-use crate::lines::{self, Lines};
+use crate::lines::{self, JsonStrings};
 use crate::purl::Purl;
 use crate::{Package, Parsed};
 
@@ -51,7 +51,7 @@ pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     if jstr(&doc, "bomFormat") != Some("CycloneDX") {
         out.error(path, Some(1), "not a CycloneDX JSON document: bomFormat is not \"CycloneDX\"");
@@ -72,8 +72,7 @@ pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
             skipped += 1;
             continue;
         };
-        let line =
-            index.find(&format!("\"{purl}\"")).or_else(|| index.find(&purl.replace('/', "\\/")));
+        let line = index.value(purl);
         match package_of(purl, path, line) {
             Ok(Some(mut p)) => {
                 p.dev = component.get("scope").and_then(Value::as_str) == Some("excluded");
@@ -94,7 +93,7 @@ pub fn parse_spdx(path: &str, bytes: &[u8]) -> Parsed {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = JsonStrings::new(&text);
     let mut out = Parsed::default();
     if !jstr(&doc, "spdxVersion").is_some_and(|v| v.starts_with("SPDX-2.")) {
         out.error(path, Some(1), "not an SPDX 2.x JSON document: no spdxVersion \"SPDX-2.x\"");
@@ -113,7 +112,7 @@ pub fn parse_spdx(path: &str, bytes: &[u8]) -> Parsed {
             skipped += 1;
             continue;
         };
-        let line = index.find(&format!("\"{purl}\""));
+        let line = index.value(purl);
         match package_of(purl, path, line) {
             Ok(Some(p)) => out.packages.push(p),
             Ok(None) => skipped += 1,
