@@ -1,6 +1,8 @@
 //! Reading SBOMs: CycloneDX JSON (1.4 to 1.6, nested components included) and SPDX 2.3 JSON.
 //! Components are identified by their package URL; components without a purl of an ecosystem
-//! ward knows (files, operating systems, generic purls) are skipped and counted in one note.
+//! ward knows (operating systems, files, `pkg:generic` and other purl types) are skipped
+//! silently: they cannot be matched, and they are normal in SBOMs. CycloneDX library
+//! components with no purl at all are counted in one error, since they hide a package.
 
 use serde_json::Value;
 
@@ -39,9 +41,9 @@ fn package_of(purl_text: &str, path: &str, line: Option<u32>) -> Result<Option<P
     Ok(Some(p))
 }
 
-fn note_skipped(out: &mut Parsed, path: &str, skipped: usize) {
-    if skipped > 0 {
-        out.error(path, None, format!("{skipped} components have no package URL of an ecosystem ward matches and were skipped"));
+fn note_unidentified(out: &mut Parsed, path: &str, count: usize) {
+    if count > 0 {
+        out.error(path, None, format!("{count} library components have no package URL and were skipped (ward identifies packages by purl)"));
     }
 }
 
@@ -57,7 +59,7 @@ pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
         out.error(path, Some(1), "not a CycloneDX JSON document: bomFormat is not \"CycloneDX\"");
         return out;
     }
-    let mut skipped = 0;
+    let mut unidentified = 0;
     let mut stack: Vec<&Value> = doc
         .get("components")
         .and_then(Value::as_array)
@@ -69,7 +71,9 @@ pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
             stack.extend(nested.iter().rev());
         }
         let Some(purl) = jstr(component, "purl") else {
-            skipped += 1;
+            if matches!(jstr(component, "type"), Some("library" | "framework") | None) {
+                unidentified += 1;
+            }
             continue;
         };
         let line = index.value(purl);
@@ -79,11 +83,11 @@ pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
                 p.optional = component.get("scope").and_then(Value::as_str) == Some("optional");
                 out.packages.push(p);
             }
-            Ok(None) => skipped += 1,
+            Ok(None) => {}
             Err(e) => out.error(path, line, e),
         }
     }
-    note_skipped(&mut out, path, skipped);
+    note_unidentified(&mut out, path, unidentified);
     out
 }
 
@@ -99,7 +103,6 @@ pub fn parse_spdx(path: &str, bytes: &[u8]) -> Parsed {
         out.error(path, Some(1), "not an SPDX 2.x JSON document: no spdxVersion \"SPDX-2.x\"");
         return out;
     }
-    let mut skipped = 0;
     for package in doc.get("packages").and_then(Value::as_array).into_iter().flatten() {
         let purl = package
             .get("externalRefs")
@@ -108,18 +111,14 @@ pub fn parse_spdx(path: &str, bytes: &[u8]) -> Parsed {
             .flatten()
             .find(|r| jstr(r, "referenceType") == Some("purl"))
             .and_then(|r| jstr(r, "referenceLocator"));
-        let Some(purl) = purl else {
-            skipped += 1;
-            continue;
-        };
+        let Some(purl) = purl else { continue };
         let line = index.value(purl);
         match package_of(purl, path, line) {
             Ok(Some(p)) => out.packages.push(p),
-            Ok(None) => skipped += 1,
+            Ok(None) => {}
             Err(e) => out.error(path, line, e),
         }
     }
-    note_skipped(&mut out, path, skipped);
     out
 }
 
@@ -133,7 +132,8 @@ mod tests {
             "bom.json",
             br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
                 {"name": "a", "purl": "pkg:npm/%40s/a@1.0.0", "components": [{"name": "b", "purl": "pkg:pypi/B_c@2"}]},
-                {"name": "os", "type": "operating-system"}]}"#,
+                {"name": "os", "type": "operating-system"}, {"name": "g", "purl": "pkg:generic/g@1"},
+                {"name": "vendored", "type": "library"}]}"#,
         );
         let got: Vec<_> = cdx
             .packages
