@@ -2,9 +2,10 @@
 //! prints the packages as a table, the `ward.inventory/1` JSON document, or CycloneDX.
 
 use std::collections::BTreeSet;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 
 use ward_inventory::formats::requirements;
@@ -177,6 +178,7 @@ fn read_input(path: &Path, explicit: bool) -> Option<Parsed> {
 /// Searches a directory in parallel for inputs.
 fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, Parsed)>) {
     let found = Mutex::new(Vec::new());
+    let progress = Progress::new();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
@@ -191,7 +193,9 @@ fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, P
         .build_parallel();
     walker.run(|| {
         let found = &found;
+        let progress = &progress;
         Box::new(move |entry| {
+            progress.tick();
             let item = match entry {
                 Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
                     read_input(entry.path(), false).map(|p| (entry.path().to_path_buf(), p))
@@ -211,6 +215,7 @@ fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, P
                 }
             };
             if let Some(item) = item {
+                progress.found();
                 if let Ok(mut list) = found.lock() {
                     list.push(item);
                 }
@@ -218,7 +223,47 @@ fn search(root: &Path, include_node_modules: bool, results: &mut Vec<(PathBuf, P
             ignore::WalkState::Continue
         })
     });
+    progress.finish();
     results.extend(found.into_inner().unwrap_or_default());
+}
+
+/// A one-line counter on standard error while a search runs, only when standard error is a
+/// terminal (never in pipes, logs or tests).
+#[derive(Debug)]
+struct Progress {
+    enabled: bool,
+    entries: AtomicUsize,
+    inputs: AtomicUsize,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            enabled: io::stderr().is_terminal(),
+            entries: AtomicUsize::new(0),
+            inputs: AtomicUsize::new(0),
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.entries.fetch_add(1, AtomicOrdering::Relaxed) + 1;
+        if self.enabled && n % 4096 == 0 {
+            let inputs = self.inputs.load(AtomicOrdering::Relaxed);
+            let _ = super::write_stderr(&format!(
+                "\rward: searched {n} entries, {inputs} inputs found"
+            ));
+        }
+    }
+
+    fn found(&self) {
+        self.inputs.fetch_add(1, AtomicOrdering::Relaxed);
+    }
+
+    fn finish(&self) {
+        if self.enabled && self.entries.load(AtomicOrdering::Relaxed) >= 4096 {
+            let _ = super::write_stderr("\r\x1b[2K");
+        }
+    }
 }
 
 /// The OS packages, host facts and applications of the machine under `root`.
