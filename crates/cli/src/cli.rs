@@ -30,19 +30,22 @@ pub enum Command {
     /// List the packages installed or locked in files and directories.
     ///
     /// Each PATH may be a lockfile or manifest (Cargo.lock, package-lock.json, yarn.lock,
-    /// pnpm-lock.yaml, composer.lock, requirements*.txt, poetry.lock, Pipfile.lock, pdm.lock,
-    /// uv.lock, go.mod, Gemfile.lock, pom.xml, gradle.lockfile, packages.lock.json, mix.lock,
-    /// pubspec.lock, conan.lock, renv.lock...), an SBOM (CycloneDX or SPDX JSON), an OS
-    /// package database (dpkg `status`, apk `installed`, recognised by content under any
-    /// name), a Go executable, or a directory to search. Directories are searched in parallel,
-    /// respecting .gitignore, skipping VCS folders and node_modules, never following symbolic
-    /// links. Unreadable or malformed files are reported on standard error (and under "errors"
-    /// in JSON) and the rest continues; the command then exits with status 2.
+    /// pnpm-lock.yaml, bun.lock, composer.lock, requirements*.txt, poetry.lock, Pipfile.lock,
+    /// pdm.lock, uv.lock, pylock.toml, go.mod, Gemfile.lock, pom.xml, gradle.lockfile,
+    /// packages.lock.json, mix.lock, pubspec.lock, conan.lock, renv.lock...), a Drupal
+    /// tarball install, an SBOM (CycloneDX or SPDX JSON), an OS package database (dpkg
+    /// `status`, apk `installed`, recognised by content under any name), a Go executable, or a
+    /// directory to search. Directories are searched in parallel, respecting .gitignore,
+    /// skipping VCS folders and node_modules, never following symbolic links (Go executables
+    /// are read only when named). Unreadable or malformed files are reported on standard
+    /// error (and under "errors" in JSON) and the rest continues; the command then exits
+    /// with status 2.
     ///
     /// Examples:
     ///   ward inventory                                   # the current directory
     ///   ward inventory package-lock.json --format json
     ///   ward inventory /var/lib/dpkg/status --format cyclonedx > sbom.cdx.json
+    ///   ward inventory --host                            # this machine and its apps
     #[command(verbatim_doc_comment)]
     Inventory(InventoryArgs),
 }
