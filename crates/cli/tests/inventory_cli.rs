@@ -152,7 +152,51 @@ fn host_facts_from_a_root_file_system() {
     insta::assert_snapshot!(text(&o.stdout));
     let table = inventory(&fixtures(), &["--host", "--root", "host"]);
     let out = text(&table.stdout);
-    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
+    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nrestart needed: nginx pid 1234 (nginx.service): runs replaced libssl3\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
+}
+
+/// A process that maps a shared object deleted after it was loaded (as an upgrade does) is
+/// reported as needing a restart, read from the real `/proc`.
+#[test]
+fn host_reports_processes_running_deleted_libraries() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deleted-lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lib = dir.join("libwardtest.so.1");
+    let source = [
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/libz.so.1",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("zlib is installed (python3 needs it)");
+    std::fs::copy(source, &lib).unwrap();
+    let mut child = Command::new("python3")
+        .args(["-c", "import ctypes, sys, time; ctypes.CDLL(sys.argv[1]); print('loaded', flush=True); time.sleep(60)"])
+        .arg(&lib)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "loaded");
+    std::fs::remove_file(&lib).unwrap();
+    let o = inventory(&dir, &["--host", "--app-root", dir.to_str().unwrap(), "-f", "json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let restarts = doc["host"]["restart_needed"].as_array().unwrap();
+    let ours = restarts
+        .iter()
+        .find(|r| r["pid"] == child.id())
+        .unwrap_or_else(|| panic!("pid {} not in {restarts:?}", child.id()));
+    assert_eq!(ours["files"][0], lib.to_str().unwrap());
+    assert!(ours["command"].as_str().unwrap().starts_with("python"));
 }
 
 /// `ward inventory --host` on the machine running the tests lists exactly the packages

@@ -1,6 +1,9 @@
 //! Host facts from file contents: `/etc/os-release` to the OSV ecosystem of the OS packages,
-//! the running kernel against the newest installed kernel package, and Debian's
-//! `reboot-required` flag files. The caller reads the files; this module only interprets them.
+//! the running kernel against the newest installed kernel package, Debian's
+//! `reboot-required` flag files, and processes still running code that an update replaced
+//! (`/proc/<pid>/maps` entries marked deleted, their systemd unit from `/proc/<pid>/cgroup`,
+//! their package from dpkg's `info/*.list` files). The caller reads the files; this module
+//! only interprets them.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -148,6 +151,73 @@ pub fn reboot_required_packages(bytes: &[u8]) -> Vec<String> {
     names
 }
 
+/// Files a process still maps although they were deleted or replaced on disk (an update
+/// installed a new copy): shared objects and executables, each once, in order. Anonymous and
+/// special mappings (`memfd:`, `/dev/shm`, `SYSV`) are not code an update replaces.
+pub fn deleted_mappings(maps: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(maps);
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        // address perms offset dev inode pathname: the path starts at the sixth field.
+        let mut rest = line;
+        for _ in 0..5 {
+            rest = rest.trim_start();
+            rest = rest.split_once(' ').map_or("", |(_, r)| r);
+        }
+        let Some(path) = rest.trim().strip_suffix(" (deleted)") else { continue };
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let code = name.contains(".so")
+            || [
+                "/usr/bin/",
+                "/usr/sbin/",
+                "/bin/",
+                "/sbin/",
+                "/usr/lib/",
+                "/lib/",
+                "/usr/libexec/",
+            ]
+            .iter()
+            .any(|d| path.starts_with(d));
+        if path.starts_with('/')
+            && !path.starts_with("/dev/")
+            && !path.starts_with("/memfd:")
+            && code
+            && !out.iter().any(|p| p == path)
+        {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// The systemd unit a process belongs to, from `/proc/<pid>/cgroup` (v2 `0::/path` or the v1
+/// `name=systemd` hierarchy): the innermost `.service`, `.scope`, `.socket` or `.mount`.
+pub fn systemd_unit(cgroup: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(cgroup);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .or_else(|| text.lines().find(|l| l.contains(":name=systemd:")))?;
+    let path = line.splitn(3, ':').nth(2)?;
+    path.split('/')
+        .rev()
+        .find(|c| [".service", ".scope", ".socket", ".mount"].iter().any(|s| c.ends_with(s)))
+        .map(str::to_string)
+}
+
+/// A path as dpkg may list it on a merged-/usr system (`/usr/lib/x` and `/lib/x` are one file).
+pub fn owner_key(path: &str) -> &str {
+    path.strip_prefix("/usr")
+        .filter(|p| ["/lib", "/bin", "/sbin"].iter().any(|d| p.starts_with(d)))
+        .unwrap_or(path)
+}
+
+/// The package a dpkg `info/<package>[:<arch>].list` file belongs to, from its file name.
+pub fn list_file_package(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".list")?;
+    Some(stem.split_once(':').map_or(stem, |(name, _)| name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +271,43 @@ mod tests {
             reboot_required_packages(b"libc6\nlinux-image-amd64\nlibc6\n\n"),
             ["libc6", "linux-image-amd64"]
         );
+    }
+
+    #[test]
+    fn processes_running_replaced_code() {
+        let maps = b"55cb-55cc r--p 00000000 fe:00 247282    /usr/sbin/nginx (deleted)\n\
+            7f00-7f01 r-xp 00000000 fe:00 11 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)\n\
+            7f01-7f02 r-xp 00001000 fe:00 11 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)\n\
+            7f02-7f03 rw-s 00000000 00:01 12 /memfd:pool (deleted)\n\
+            7f03-7f04 rw-s 00000000 00:01 13 /dev/shm/x (deleted)\n\
+            7f04-7f05 r-xp 00000000 fe:00 14 /usr/lib/x86_64-linux-gnu/libc.so.6\n\
+            7f05-7f06 rw-p 00000000 00:00 0 \n\
+            7f06-7f07 r-xp 00000000 fe:00 15 /srv/app/lib with space.so (deleted)\n";
+        assert_eq!(
+            deleted_mappings(maps),
+            [
+                "/usr/sbin/nginx",
+                "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                "/srv/app/lib with space.so"
+            ]
+        );
+        assert_eq!(
+            systemd_unit(b"0::/system.slice/nginx.service\n").as_deref(),
+            Some("nginx.service")
+        );
+        assert_eq!(
+            systemd_unit(b"1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n")
+                .as_deref(),
+            Some("session-2.scope")
+        );
+        assert_eq!(systemd_unit(b"0::/\n"), None);
+        assert_eq!(
+            owner_key("/usr/lib/x86_64-linux-gnu/libz.so.1"),
+            "/lib/x86_64-linux-gnu/libz.so.1"
+        );
+        assert_eq!(owner_key("/usr/share/x"), "/usr/share/x");
+        assert_eq!(list_file_package("libssl3:amd64.list"), Some("libssl3"));
+        assert_eq!(list_file_package("adduser.list"), Some("adduser"));
+        assert_eq!(list_file_package("adduser.md5sums"), None);
     }
 }

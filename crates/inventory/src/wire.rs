@@ -32,6 +32,25 @@ pub struct HostV1 {
     /// The packages listed in `/var/run/reboot-required.pkgs`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reboot_required_packages: Vec<String>,
+    /// Processes still running code an update deleted or replaced: they need a restart for
+    /// the update to be in effect. Ordered by pid.
+    pub restart_needed: Vec<RestartV1>,
+}
+
+/// One process that maps deleted files.
+#[derive(Debug, Serialize)]
+pub struct RestartV1 {
+    pub pid: u32,
+    /// The process name (`/proc/<pid>/comm`).
+    pub command: String,
+    /// The systemd unit to restart, when the process runs in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The deleted files it still maps.
+    pub files: Vec<String>,
+    /// The packages (dpkg) those files belonged to, when known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,6 +83,7 @@ impl HostV1 {
         kernels: Option<&crate::host::Kernels>,
         reboot_required: bool,
         reboot_required_packages: Vec<String>,
+        restart_needed: Vec<RestartV1>,
     ) -> HostV1 {
         HostV1 {
             os: OsV1 {
@@ -79,6 +99,7 @@ impl HostV1 {
             }),
             reboot_required,
             reboot_required_packages,
+            restart_needed,
         }
     }
 }

@@ -347,7 +347,63 @@ fn collect_host(
     if !host_errors.errors.is_empty() {
         results.push((root.to_path_buf(), host_errors));
     }
-    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages)
+    let restarts = restart_needed(root);
+    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages, restarts)
+}
+
+/// Processes under `root/proc` that still map deleted files, with their unit and the dpkg
+/// packages those files came from. Processes ward may not inspect (other users', when not
+/// root) are skipped.
+fn restart_needed(root: &Path) -> Vec<wire::RestartV1> {
+    let Ok(entries) = std::fs::read_dir(root.join("proc")) else { return Vec::new() };
+    let mut found: Vec<(u32, String, Option<String>, Vec<String>)> = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let dir = entry.path();
+        let Ok(maps) = std::fs::read(dir.join("maps")) else { continue };
+        let files = host::deleted_mappings(&maps);
+        if files.is_empty() {
+            continue;
+        }
+        let command = std::fs::read(dir.join("comm"))
+            .map(|c| String::from_utf8_lossy(&c).trim().to_string())
+            .unwrap_or_default();
+        let unit = std::fs::read(dir.join("cgroup")).ok().and_then(|c| host::systemd_unit(&c));
+        found.push((pid, command, unit, files));
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    found.sort_by_key(|f| f.0);
+    // Which package installed each file: dpkg's per-package file lists.
+    let wanted: BTreeSet<String> =
+        found.iter().flat_map(|f| f.3.iter()).map(|p| host::owner_key(p).to_string()).collect();
+    let mut owners: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    if let Ok(lists) = std::fs::read_dir(root.join("var/lib/dpkg/info")) {
+        for list in lists.filter_map(Result::ok) {
+            let name = list.file_name().to_string_lossy().into_owned();
+            let Some(package) = host::list_file_package(&name) else { continue };
+            let Ok(bytes) = std::fs::read(list.path()) else { continue };
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let key = host::owner_key(line.trim());
+                if wanted.contains(key) {
+                    owners.entry(key.to_string()).or_insert_with(|| package.to_string());
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(pid, command, unit, files)| {
+            let mut packages: Vec<String> =
+                files.iter().filter_map(|f| owners.get(host::owner_key(f)).cloned()).collect();
+            packages.sort();
+            packages.dedup();
+            wire::RestartV1 { pid, command, unit, files, packages }
+        })
+        .collect()
 }
 
 fn write_host(out: &mut impl Write, h: &wire::HostV1) -> io::Result<()> {
@@ -364,6 +420,11 @@ fn write_host(out: &mut impl Write, h: &wire::HostV1) -> io::Result<()> {
             None => "no kernel package installed".to_string(),
         };
         writeln!(out, "kernel: {} ({state})", k.running)?;
+    }
+    for r in &h.restart_needed {
+        let what = if r.packages.is_empty() { r.files.join(", ") } else { r.packages.join(", ") };
+        let unit = r.unit.as_deref().map_or_else(String::new, |u| format!(" ({u})"));
+        writeln!(out, "restart needed: {} pid {}{unit}: runs replaced {what}", r.command, r.pid)?;
     }
     if h.reboot_required {
         let pkgs = if h.reboot_required_packages.is_empty() {
