@@ -15,9 +15,11 @@ for t in targets + ["common"]:
 deps = "".join(f'ward-{c} = {{ path = "../crates/{c}" }}\n' for c in sorted(used))
 out = f"""[package]
 name = "ward-fuzz"
+description = "cargo-fuzz targets: one per parser entry point (not part of the main workspace)"
 version = "0.0.0"
 publish = false
 edition = "2021"
+license = "Apache-2.0"
 
 [package.metadata]
 cargo-fuzz = true
@@ -29,6 +31,9 @@ libfuzzer-sys = "0.4"
 # Not part of the main workspace (excluded there): built only by `cargo fuzz`.
 [workspace]
 members = ["."]
+
+[profile.release]
+debug = 1
 """
 for t in targets:
     out += f'\n[[bin]]\nname = "{t}"\npath = "fuzz_targets/{t}.rs"\ntest = false\ndoc = false\nbench = false\n'

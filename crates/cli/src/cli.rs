@@ -1,6 +1,8 @@
 //! Command-line grammar (clap). This is the raw, unvalidated form; `cmd` resolves it.
 
-use clap::{Args, Parser, Subcommand};
+use PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ward keeps Linux servers and the web applications on them patched and watched.
 ///
@@ -49,6 +51,28 @@ pub enum Command {
     /// `$XDG_DATA_HOME/ward` (`~/.local/share/ward`) for users and `/var/lib/ward` for root.
     /// Every change builds a new index beside the old one and swaps it in atomically.
     Db(DbArgs),
+
+    /// List the packages installed or locked in files and directories.
+    ///
+    /// Each PATH may be a lockfile or manifest (Cargo.lock, package-lock.json, yarn.lock,
+    /// pnpm-lock.yaml, bun.lock, composer.lock, requirements*.txt, poetry.lock, Pipfile.lock,
+    /// pdm.lock, uv.lock, pylock.toml, go.mod, Gemfile.lock, pom.xml, gradle.lockfile,
+    /// packages.lock.json, mix.lock, pubspec.lock, conan.lock, renv.lock...), a Drupal
+    /// tarball install, an SBOM (CycloneDX or SPDX JSON), an OS package database (dpkg
+    /// `status`, apk `installed`, recognised by content under any name), a Go executable, or a
+    /// directory to search. Directories are searched in parallel, respecting .gitignore,
+    /// skipping VCS folders and node_modules, never following symbolic links (Go executables
+    /// are read only when named). Unreadable or malformed files are reported on standard
+    /// error (and under "errors" in JSON) and the rest continues; the command then exits
+    /// with status 2.
+    ///
+    /// Examples:
+    ///   ward inventory                                   # the current directory
+    ///   ward inventory package-lock.json --format json
+    ///   ward inventory /var/lib/dpkg/status --format cyclonedx > sbom.cdx.json
+    ///   ward inventory --host                            # this machine and its apps
+    #[command(verbatim_doc_comment)]
+    Inventory(InventoryArgs),
 }
 
 /// Where `ward check serve` keeps its state (status, metrics, the passive spool).
@@ -56,10 +80,10 @@ pub enum Command {
 pub struct StateDirArgs {
     /// The serve configuration file; its `[serve] state_dir` is used.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
+    pub config: Option<PathBuf>,
     /// The state directory itself (default: $WARD_STATE_DIR, else /var/lib/ward/checks).
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
-    pub state_dir: Option<std::path::PathBuf>,
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -117,7 +141,7 @@ pub enum CheckCommand {
 pub struct ServeArgs {
     /// The configuration file (TOML; see `docs/check-config.md`).
     #[arg(long, value_name = "FILE")]
-    pub config: std::path::PathBuf,
+    pub config: PathBuf,
     /// Output format of the live state changes.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -177,7 +201,7 @@ pub struct CheckRunArgs {
     pub builtin: Option<String>,
     /// Run a user-story file (multi-step HTTP scenario, TOML) instead of a plugin.
     #[arg(long, value_name = "FILE", conflicts_with = "plugin")]
-    pub story: Option<std::path::PathBuf>,
+    pub story: Option<PathBuf>,
     #[command(flatten)]
     pub params: BuiltinParams,
     /// The plugin and its arguments (after `--`).
@@ -305,7 +329,7 @@ pub struct SatisfiesArgs {
 pub struct DbArgs {
     /// The data directory holding the advisory index [env: WARD_DATA_DIR]
     #[arg(long, value_name = "DIR", global = true)]
-    pub data_dir: Option<std::path::PathBuf>,
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: DbCommand,
 }
@@ -356,7 +380,7 @@ pub enum DbCommand {
 pub struct DbImportArgs {
     /// Files, directories or zip archives to import.
     #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<std::path::PathBuf>,
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -395,4 +419,42 @@ pub struct DbSearchArgs {
     /// At most this many packages.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Files and directories to inventory (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Table)]
+    pub format: InventoryFormat,
+    /// Also search node_modules folders (their packages are normally covered by the
+    /// lockfile beside them).
+    #[arg(long)]
+    pub include_node_modules: bool,
+    /// Add this machine: its OS packages (dpkg, apk) in the OSV ecosystem of its release,
+    /// host facts (OS, running vs installed kernel, reboot-required), and the applications
+    /// under the app roots.
+    #[arg(long)]
+    pub host: bool,
+    /// With --host: read the machine's files under this directory instead of `/` (a mounted
+    /// image or a container's root file system).
+    #[arg(long, value_name = "DIR", default_value = "/", requires = "host")]
+    pub root: PathBuf,
+    /// With --host: where applications are deployed, searched like a PATH (repeatable;
+    /// default /var/www, /srv and /opt, under --root).
+    #[arg(long = "app-root", value_name = "DIR", requires = "host")]
+    pub app_roots: Vec<PathBuf>,
+}
+
+/// How `ward inventory` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// Aligned columns for people: ecosystem, name, version, location.
+    Table,
+    /// The versioned `ward.inventory/1` document (see docs/json/inventory.md).
+    Json,
+    /// A CycloneDX 1.6 JSON SBOM.
+    Cyclonedx,
 }

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 
 mod check;
-mod run;
 mod db;
+mod inventory;
+mod run;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(command) => check::run(command),
         Command::Run(args) => run::run(args),
         Command::Db(args) => db::run(args),
+        Command::Inventory(args) => inventory::run(args),
     }
 }
 

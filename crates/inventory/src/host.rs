@@ -1,0 +1,313 @@
+//! Host facts from file contents: `/etc/os-release` to the OSV ecosystem of the OS packages,
+//! the running kernel against the newest installed kernel package, Debian's
+//! `reboot-required` flag files, and processes still running code that an update replaced
+//! (`/proc/<pid>/maps` entries marked deleted, their systemd unit from `/proc/<pid>/cgroup`,
+//! their package from dpkg's `info/*.list` files). The caller reads the files; this module
+//! only interprets them.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use ward_version::{Ecosystem, EcosystemKind, Scheme, Version};
+
+use crate::Package;
+
+/// The fields of `os-release(5)` ward uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OsRelease {
+    pub id: String,
+    pub id_like: Vec<String>,
+    pub version_id: Option<String>,
+    pub version: Option<String>,
+    pub pretty_name: Option<String>,
+}
+
+impl OsRelease {
+    /// Parses `KEY=value` lines (values optionally quoted, with shell escapes). Unknown keys and
+    /// malformed lines are ignored, as systemd does.
+    pub fn parse(bytes: &[u8]) -> OsRelease {
+        let text = String::from_utf8_lossy(bytes);
+        let mut fields = BTreeMap::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else { continue };
+            let value = value.trim();
+            let unquoted = match value.as_bytes().first() {
+                Some(q @ (b'"' | b'\'')) => {
+                    let inner =
+                        value.trim_start_matches(char::from(*q)).trim_end_matches(char::from(*q));
+                    inner
+                        .replace("\\\"", "\"")
+                        .replace("\\\\", "\\")
+                        .replace("\\$", "$")
+                        .replace("\\`", "`")
+                }
+                _ => value.to_string(),
+            };
+            fields.insert(key.trim().to_string(), unquoted);
+        }
+        let get = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
+        OsRelease {
+            id: get("ID").unwrap_or_else(|| "linux".to_string()).to_ascii_lowercase(),
+            id_like: get("ID_LIKE")
+                .map(|v| v.split_whitespace().map(str::to_ascii_lowercase).collect())
+                .unwrap_or_default(),
+            version_id: get("VERSION_ID"),
+            version: get("VERSION"),
+            pretty_name: get("PRETTY_NAME"),
+        }
+    }
+
+    /// The OSV ecosystem of this OS's packages: `Debian:12`, `Ubuntu:22.04:LTS`,
+    /// `Alpine:v3.19`, `Red Hat:9`... `None` for systems OSV has no ecosystem for.
+    pub fn ecosystem(&self) -> Option<Ecosystem> {
+        let version = self.version_id.as_deref();
+        let major = version.map(|v| v.split('.').next().unwrap_or(v).to_string());
+        let with = |kind, release: Option<String>| match release {
+            Some(r) => Some(Ecosystem::with_release(kind, &r)),
+            None => Some(Ecosystem::new(kind)),
+        };
+        match self.id.as_str() {
+            "debian" => with(EcosystemKind::Debian, major),
+            "ubuntu" => {
+                let lts = self.version.as_deref().is_some_and(|v| v.contains("LTS"));
+                with(
+                    EcosystemKind::Ubuntu,
+                    version.map(|v| if lts { format!("{v}:LTS") } else { v.to_string() }),
+                )
+            }
+            "alpine" => with(
+                EcosystemKind::Alpine,
+                version.map(|v| {
+                    let parts: Vec<&str> = v.split('.').take(2).collect();
+                    format!("v{}", parts.join("."))
+                }),
+            ),
+            "rhel" => with(EcosystemKind::RedHat, major),
+            "almalinux" => with(EcosystemKind::AlmaLinux, major),
+            "rocky" => with(EcosystemKind::RockyLinux, major),
+            "wolfi" => with(EcosystemKind::Wolfi, None),
+            "chainguard" => with(EcosystemKind::Chainguard, None),
+            "opensuse-leap" => with(EcosystemKind::OpenSuse, version.map(|v| format!("Leap {v}"))),
+            "sles" => with(EcosystemKind::Suse, None),
+            _ => None,
+        }
+    }
+}
+
+/// Running versus installed kernels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kernels {
+    /// The running kernel's release (`uname -r`, `/proc/sys/kernel/osrelease`).
+    pub running: String,
+    /// Releases of installed kernel packages (`linux-image-<release>`), oldest first.
+    pub installed: Vec<String>,
+    /// `Some(true)` when the newest installed kernel is not the running one; `None` when no
+    /// kernel package is installed (containers, VMs booted with an external kernel).
+    pub reboot_needed: Option<bool>,
+}
+
+/// Compares installed Debian/Ubuntu kernel packages with the running kernel.
+pub fn kernels(running: &str, packages: &[Package]) -> Kernels {
+    let running = running.trim().to_string();
+    let mut installed: Vec<(&Package, &str)> = packages
+        .iter()
+        .filter_map(|p| {
+            let release = p.name.strip_prefix("linux-image-")?;
+            release.starts_with(|c: char| c.is_ascii_digit()).then_some((p, release))
+        })
+        .collect();
+    installed.sort_by(|a, b| {
+        match (
+            Version::parse(Scheme::Dpkg, &a.0.version),
+            Version::parse(Scheme::Dpkg, &b.0.version),
+        ) {
+            (Ok(x), Ok(y)) => x.compare(&y).unwrap_or(Ordering::Equal),
+            _ => Ordering::Equal,
+        }
+        .then_with(|| a.1.cmp(b.1))
+    });
+    let reboot_needed = installed.last().map(|(_, newest)| *newest != running);
+    Kernels {
+        running,
+        installed: installed.into_iter().map(|(_, r)| r.to_string()).collect(),
+        reboot_needed,
+    }
+}
+
+/// The packages listed in `/var/run/reboot-required.pkgs` (one per line).
+pub fn reboot_required_packages(bytes: &[u8]) -> Vec<String> {
+    let mut names: Vec<String> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Files a process still maps although they were deleted or replaced on disk (an update
+/// installed a new copy): shared objects and executables, each once, in order. Anonymous and
+/// special mappings (`memfd:`, `/dev/shm`, `SYSV`) are not code an update replaces.
+pub fn deleted_mappings(maps: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(maps);
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        // address perms offset dev inode pathname: the path starts at the sixth field.
+        let mut rest = line;
+        for _ in 0..5 {
+            rest = rest.trim_start();
+            rest = rest.split_once(' ').map_or("", |(_, r)| r);
+        }
+        let Some(path) = rest.trim().strip_suffix(" (deleted)") else { continue };
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let code = name.contains(".so")
+            || [
+                "/usr/bin/",
+                "/usr/sbin/",
+                "/bin/",
+                "/sbin/",
+                "/usr/lib/",
+                "/lib/",
+                "/usr/libexec/",
+            ]
+            .iter()
+            .any(|d| path.starts_with(d));
+        if path.starts_with('/')
+            && !path.starts_with("/dev/")
+            && !path.starts_with("/memfd:")
+            && code
+            && !out.iter().any(|p| p == path)
+        {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// The systemd unit a process belongs to, from `/proc/<pid>/cgroup` (v2 `0::/path` or the v1
+/// `name=systemd` hierarchy): the innermost `.service`, `.scope`, `.socket` or `.mount`.
+pub fn systemd_unit(cgroup: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(cgroup);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .or_else(|| text.lines().find(|l| l.contains(":name=systemd:")))?;
+    let path = line.splitn(3, ':').nth(2)?;
+    path.split('/')
+        .rev()
+        .find(|c| [".service", ".scope", ".socket", ".mount"].iter().any(|s| c.ends_with(s)))
+        .map(str::to_string)
+}
+
+/// A path as dpkg may list it on a merged-/usr system (`/usr/lib/x` and `/lib/x` are one file).
+pub fn owner_key(path: &str) -> &str {
+    path.strip_prefix("/usr")
+        .filter(|p| ["/lib", "/bin", "/sbin"].iter().any(|d| p.starts_with(d)))
+        .unwrap_or(path)
+}
+
+/// The package a dpkg `info/<package>[:<arch>].list` file belongs to, from its file name.
+pub fn list_file_package(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".list")?;
+    Some(stem.split_once(':').map_or(stem, |(name, _)| name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Location;
+
+    fn check(os_release: &str, expect: Option<&str>) {
+        let got = OsRelease::parse(os_release.as_bytes()).ecosystem().map(|e| e.to_string());
+        assert_eq!(got.as_deref(), expect, "{os_release}");
+    }
+
+    #[test]
+    fn os_release_to_osv_ecosystem() {
+        check("ID=debian\nVERSION_ID=\"12\"\n", Some("Debian:12"));
+        check("ID=debian\n", Some("Debian"));
+        check(
+            "ID=ubuntu\nVERSION_ID=\"22.04\"\nVERSION=\"22.04.3 LTS (Jammy Jellyfish)\"\n",
+            Some("Ubuntu:22.04:LTS"),
+        );
+        check(
+            "ID=ubuntu\nVERSION_ID=\"23.10\"\nVERSION=\"23.10 (Mantic Minotaur)\"\n",
+            Some("Ubuntu:23.10"),
+        );
+        check("ID=alpine\nVERSION_ID=3.19.1\n", Some("Alpine:v3.19"));
+        check("ID=\"rhel\"\nVERSION_ID=\"9.3\"\n", Some("Red Hat:9"));
+        check("ID=gentoo\n", None);
+        check("", None);
+    }
+
+    #[test]
+    fn newest_installed_kernel_against_running() {
+        let pkg = |name: &str, version: &str| {
+            Package::new(
+                EcosystemKind::Debian,
+                name,
+                version,
+                Location { path: "status".into(), line: None },
+            )
+        };
+        let packages = [
+            pkg("linux-image-6.1.0-17-amd64", "6.1.69-1"),
+            pkg("linux-image-6.1.0-18-amd64", "6.1.76-1"),
+            pkg("linux-image-amd64", "6.1.76-1"),
+            pkg("bash", "5.2"),
+        ];
+        let k = kernels("6.1.0-17-amd64\n", &packages);
+        assert_eq!(k.installed, ["6.1.0-17-amd64", "6.1.0-18-amd64"]);
+        assert_eq!(k.reboot_needed, Some(true));
+        assert_eq!(kernels("6.1.0-18-amd64", &packages).reboot_needed, Some(false));
+        assert_eq!(kernels("6.18.44", &packages[3..]).reboot_needed, None);
+        assert_eq!(
+            reboot_required_packages(b"libc6\nlinux-image-amd64\nlibc6\n\n"),
+            ["libc6", "linux-image-amd64"]
+        );
+    }
+
+    #[test]
+    fn processes_running_replaced_code() {
+        let maps = b"55cb-55cc r--p 00000000 fe:00 247282    /usr/sbin/nginx (deleted)\n\
+            7f00-7f01 r-xp 00000000 fe:00 11 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)\n\
+            7f01-7f02 r-xp 00001000 fe:00 11 /usr/lib/x86_64-linux-gnu/libssl.so.3 (deleted)\n\
+            7f02-7f03 rw-s 00000000 00:01 12 /memfd:pool (deleted)\n\
+            7f03-7f04 rw-s 00000000 00:01 13 /dev/shm/x (deleted)\n\
+            7f04-7f05 r-xp 00000000 fe:00 14 /usr/lib/x86_64-linux-gnu/libc.so.6\n\
+            7f05-7f06 rw-p 00000000 00:00 0 \n\
+            7f06-7f07 r-xp 00000000 fe:00 15 /srv/app/lib with space.so (deleted)\n";
+        assert_eq!(
+            deleted_mappings(maps),
+            [
+                "/usr/sbin/nginx",
+                "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                "/srv/app/lib with space.so"
+            ]
+        );
+        assert_eq!(
+            systemd_unit(b"0::/system.slice/nginx.service\n").as_deref(),
+            Some("nginx.service")
+        );
+        assert_eq!(
+            systemd_unit(b"1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n")
+                .as_deref(),
+            Some("session-2.scope")
+        );
+        assert_eq!(systemd_unit(b"0::/\n"), None);
+        assert_eq!(
+            owner_key("/usr/lib/x86_64-linux-gnu/libz.so.1"),
+            "/lib/x86_64-linux-gnu/libz.so.1"
+        );
+        assert_eq!(owner_key("/usr/share/x"), "/usr/share/x");
+        assert_eq!(list_file_package("libssl3:amd64.list"), Some("libssl3"));
+        assert_eq!(list_file_package("adduser.list"), Some("adduser"));
+        assert_eq!(list_file_package("adduser.md5sums"), None);
+    }
+}
