@@ -1,6 +1,6 @@
 //! Command-line grammar (clap). This is the raw, unvalidated form; `cmd` resolves it.
 
-use PathBuf;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
