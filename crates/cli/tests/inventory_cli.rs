@@ -152,7 +152,7 @@ fn host_facts_from_a_root_file_system() {
     insta::assert_snapshot!(text(&o.stdout));
     let table = inventory(&fixtures(), &["--host", "--root", "host"]);
     let out = text(&table.stdout);
-    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nrestart needed: nginx pid 1234 (nginx.service): runs replaced libssl3\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
+    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nlistening: tcp 0.0.0.0:80 nginx pid 1234 (nginx.service)\nlistening: tcp 127.0.0.1:3306\nrestart needed: nginx pid 1234 (nginx.service): runs replaced libssl3\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
 }
 
 /// A process that maps a shared object deleted after it was loaded (as an upgrade does) is
@@ -197,6 +197,26 @@ fn host_reports_processes_running_deleted_libraries() {
         .unwrap_or_else(|| panic!("pid {} not in {restarts:?}", child.id()));
     assert_eq!(ours["files"][0], lib.to_str().unwrap());
     assert!(ours["command"].as_str().unwrap().starts_with("python"));
+}
+
+/// A socket this test listens on is listed with this process as its owner.
+#[test]
+fn host_lists_listening_sockets_with_their_process() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let empty = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-apps-listening");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = inventory(&empty, &["--host", "--app-root", empty.to_str().unwrap(), "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let listening = doc["host"]["listening"].as_array().unwrap();
+    let ours = listening
+        .iter()
+        .find(|l| l["port"] == port && l["protocol"] == "tcp")
+        .unwrap_or_else(|| panic!("port {port} not in {listening:?}"));
+    assert_eq!(ours["address"], "127.0.0.1");
+    assert_eq!(ours["pid"], std::process::id());
+    drop(listener);
 }
 
 /// `ward inventory --host` on the machine running the tests lists exactly the packages

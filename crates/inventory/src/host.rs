@@ -205,6 +205,65 @@ pub fn systemd_unit(cgroup: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A socket waiting for connections (TCP `LISTEN`) or datagrams (unconnected UDP).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listener {
+    /// `tcp`, `tcp6`, `udp` or `udp6`, as the `/proc/net` table is named.
+    pub protocol: &'static str,
+    pub address: String,
+    pub port: u16,
+    /// The socket's inode, to find its process through `/proc/<pid>/fd`.
+    pub inode: u64,
+}
+
+/// Decodes `/proc/net` hex addresses: IPv4 as one little-endian 32-bit word, IPv6 as four.
+fn proc_net_address(hex: &str) -> Option<String> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    match words.as_slice() {
+        [w] => Some(std::net::Ipv4Addr::from(w.swap_bytes()).to_string()),
+        [a, b, c, d] if hex.len() == 32 => {
+            let mut bytes = [0u8; 16];
+            for (i, w) in [a, b, c, d].iter().enumerate() {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            Some(std::net::Ipv6Addr::from(bytes).to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The listening sockets of one `/proc/net/{tcp,tcp6,udp,udp6}` table.
+pub fn listeners(table: &[u8], protocol: &'static str) -> Vec<Listener> {
+    let text = String::from_utf8_lossy(table);
+    let wanted_state = if protocol.starts_with("tcp") { "0A" } else { "07" };
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+        else {
+            continue;
+        };
+        if *state != wanted_state {
+            continue;
+        }
+        let Some((address, port)) = local.split_once(':') else { continue };
+        let (Some(address), Ok(port), Ok(inode)) =
+            (proc_net_address(address), u16::from_str_radix(port, 16), inode.parse::<u64>())
+        else {
+            continue;
+        };
+        out.push(Listener { protocol, address, port, inode });
+    }
+    out
+}
+
+/// The inode of a `/proc/<pid>/fd/<n>` link target `socket:[12345]`.
+pub fn socket_inode(link_target: &str) -> Option<u64> {
+    link_target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+}
+
 /// A path as dpkg may list it on a merged-/usr system (`/usr/lib/x` and `/lib/x` are one file).
 pub fn owner_key(path: &str) -> &str {
     path.strip_prefix("/usr")
@@ -271,6 +330,27 @@ mod tests {
             reboot_required_packages(b"libc6\nlinux-image-amd64\nlibc6\n\n"),
             ["libc6", "linux-image-amd64"]
         );
+    }
+
+    #[test]
+    fn listening_sockets() {
+        let tcp = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+               0: 0100007F:6448 00000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 7331 1 0 100 0 0 10 0\n\
+               1: 0100007F:A2C4 0100007F:6448 01 00000000:00000000 00:00000000 00000000   106        0 9999 1 0 100 0 0 10 0\n";
+        assert_eq!(
+            listeners(tcp, "tcp"),
+            [Listener { protocol: "tcp", address: "127.0.0.1".into(), port: 25672, inode: 7331 }]
+        );
+        let tcp6 = b"header\n   0: 00000000000000000000000001000000:1111 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 7096 1\n";
+        assert_eq!(listeners(tcp6, "tcp6")[0].address, "::1");
+        let udp = b"header\n  1: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1234 2\n";
+        assert_eq!(
+            (listeners(udp, "udp")[0].address.as_str(), listeners(udp, "udp")[0].port),
+            ("0.0.0.0", 68)
+        );
+        assert!(listeners(b"garbage\n0: zz:zz 0 0A x x x x x notanumber\n", "tcp").is_empty());
+        assert_eq!(socket_inode("socket:[7331]"), Some(7331));
+        assert_eq!(socket_inode("/dev/null"), None);
     }
 
     #[test]

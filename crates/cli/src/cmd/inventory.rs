@@ -348,7 +348,65 @@ fn collect_host(
         results.push((root.to_path_buf(), host_errors));
     }
     let restarts = restart_needed(root);
-    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages, restarts)
+    let listening = listening(root);
+    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages, restarts, listening)
+}
+
+/// Listening sockets from `root/proc/net`, with the process owning each (found through the
+/// `socket:[inode]` links in `/proc/<pid>/fd`, for the processes ward may inspect).
+fn listening(root: &Path) -> Vec<wire::ListenerV1> {
+    let mut sockets = Vec::new();
+    for protocol in ["tcp", "tcp6", "udp", "udp6"] {
+        if let Ok(table) = std::fs::read(root.join("proc/net").join(protocol)) {
+            sockets.extend(host::listeners(&table, protocol));
+        }
+    }
+    if sockets.is_empty() {
+        return Vec::new();
+    }
+    sockets.sort_by(|a, b| (a.protocol, a.port, &a.address).cmp(&(b.protocol, b.port, &b.address)));
+    sockets.dedup_by(|a, b| a.protocol == b.protocol && a.port == b.port && a.address == b.address);
+    let wanted: BTreeSet<u64> = sockets.iter().map(|s| s.inode).collect();
+    let mut owners: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(root.join("proc")) {
+        for entry in entries.filter_map(Result::ok) {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+            for fd in fds.filter_map(Result::ok) {
+                let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+                if let Some(inode) =
+                    target.to_str().and_then(host::socket_inode).filter(|i| wanted.contains(i))
+                {
+                    owners.entry(inode).or_insert(pid);
+                }
+            }
+        }
+    }
+    sockets
+        .into_iter()
+        .map(|s| {
+            let pid = owners.get(&s.inode).copied();
+            let proc_dir = pid.map(|p| root.join("proc").join(p.to_string()));
+            let command = proc_dir
+                .as_ref()
+                .and_then(|d| std::fs::read(d.join("comm")).ok())
+                .map(|c| String::from_utf8_lossy(&c).trim().to_string());
+            let unit = proc_dir
+                .as_ref()
+                .and_then(|d| std::fs::read(d.join("cgroup")).ok())
+                .and_then(|c| host::systemd_unit(&c));
+            wire::ListenerV1 {
+                protocol: s.protocol,
+                address: s.address,
+                port: s.port,
+                pid,
+                command,
+                unit,
+            }
+        })
+        .collect()
 }
 
 /// Processes under `root/proc` that still map deleted files, with their unit and the dpkg
@@ -420,6 +478,16 @@ fn write_host(out: &mut impl Write, h: &wire::HostV1) -> io::Result<()> {
             None => "no kernel package installed".to_string(),
         };
         writeln!(out, "kernel: {} ({state})", k.running)?;
+    }
+    for l in &h.listening {
+        let who = match (&l.command, l.pid) {
+            (Some(c), Some(p)) => format!(" {c} pid {p}"),
+            _ => String::new(),
+        };
+        let unit = l.unit.as_deref().map_or_else(String::new, |u| format!(" ({u})"));
+        let address =
+            if l.address.contains(':') { format!("[{}]", l.address) } else { l.address.clone() };
+        writeln!(out, "listening: {} {address}:{}{who}{unit}", l.protocol, l.port)?;
     }
     for r in &h.restart_needed {
         let what = if r.packages.is_empty() { r.files.join(", ") } else { r.packages.join(", ") };
