@@ -161,8 +161,9 @@ impl Format {
             }
             _ if lower.ends_with(".cdx.json") => Format::CycloneDxJson,
             _ if lower.ends_with(".spdx.json") => Format::SpdxJson,
+            // `requirements*.txt`, and every `.txt` of a `requirements/` folder (`base.txt`).
             _ if lower.ends_with(".txt")
-                && (lower.starts_with("requirements") || lower.contains("requirements")) =>
+                && (lower.contains("requirements") || parent_dir == Some("requirements")) =>
             {
                 Format::Requirements
             }
@@ -252,6 +253,8 @@ mod tests {
     fn detects_by_name_and_content() {
         check("Cargo.lock", None, "", Some(Format::CargoLock));
         check("requirements-dev.txt", None, "", Some(Format::Requirements));
+        check("base.txt", Some("requirements"), "", Some(Format::Requirements));
+        check("base.txt", Some("docs"), "", None);
         check("METADATA", Some("flask-3.0.dist-info"), "", Some(Format::PythonMetadata));
         check("METADATA", Some("src"), "", None);
         check(
