@@ -271,3 +271,41 @@ fn drupal_tarball_installs_are_packagist_packages() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     insta::assert_snapshot!(text(&o.stdout));
 }
+
+#[test]
+fn alpine_root_reports_apk_packages_in_its_release() {
+    let o = inventory(&fixtures(), &["--host", "--root", "host-alpine", "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["host"]["os"]["ecosystem"], "Alpine:v3.19");
+    let packages = doc["packages"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str, &str)> = packages
+        .iter()
+        .map(|p| {
+            (
+                p["ecosystem"].as_str().unwrap(),
+                p["name"].as_str().unwrap(),
+                p["source"]["name"].as_str().unwrap(),
+                p["purl"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "Alpine:v3.19",
+                "musl",
+                "musl",
+                "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19"
+            ),
+            (
+                "Alpine:v3.19",
+                "libcrypto3",
+                "openssl",
+                "pkg:apk/alpine/libcrypto3@3.1.4-r2?arch=x86_64&distro=alpine-3.19"
+            ),
+        ]
+    );
+    assert!(doc["host"].get("kernel").is_none());
+}
