@@ -42,6 +42,7 @@ pub(crate) fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::BunLock => bun::parse(path, bytes),
         Format::PnpmLock => pnpm::parse(path, bytes),
         Format::ComposerLock => composer::parse(path, bytes),
+        Format::ComposerInstalled => composer::parse_installed(path, bytes),
         Format::Requirements => requirements::parse(path, bytes),
         Format::PoetryLock => python_locks::parse_poetry(path, bytes),
         Format::PipfileLock => python_locks::parse_pipfile(path, bytes),
