@@ -309,3 +309,16 @@ fn alpine_root_reports_apk_packages_in_its_release() {
     );
     assert!(doc["host"].get("kernel").is_none());
 }
+
+#[test]
+fn a_file_named_twice_is_reported_once() {
+    let o = inventory(
+        &fixtures().join("project"),
+        &["composer.lock", "composer.lock", ".", "-f", "json"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let core =
+        doc["packages"].as_array().unwrap().iter().filter(|p| p["name"] == "drupal/core").count();
+    assert_eq!(core, 1);
+}

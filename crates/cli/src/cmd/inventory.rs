@@ -45,7 +45,10 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // Searches run in parallel; sort so the output does not depend on thread timing.
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    // Sorted and compared as shown (`./x` is `x`): a file named twice, or inside two
+    // searched folders, is reported once.
+    results.sort_by_cached_key(|(path, _)| display(path));
+    results.dedup_by(|a, b| display(&a.0) == display(&b.0));
     let mut packages = Vec::new();
     let mut errors = Vec::new();
     // Packages a requirements file pulled in through `-r` belong to the included file: they
