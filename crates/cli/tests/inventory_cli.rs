@@ -322,3 +322,62 @@ fn a_file_named_twice_is_reported_once() {
         doc["packages"].as_array().unwrap().iter().filter(|p| p["name"] == "drupal/core").count();
     assert_eq!(core, 1);
 }
+
+#[test]
+fn rpm_root_reads_the_sqlite_rpmdb() {
+    let o = inventory(&fixtures(), &["--host", "--root", "host-rpm", "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["host"]["os"]["ecosystem"], "Red Hat:9");
+    let summary: Vec<(String, String, String, String)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |v: &Value| v.as_str().unwrap().to_string();
+            (s(&p["ecosystem"]), s(&p["name"]), s(&p["version"]), s(&p["source"]["name"]))
+        })
+        .collect();
+    let row = |e: &str, n: &str, v: &str, s: &str| {
+        (e.to_string(), n.to_string(), v.to_string(), s.to_string())
+    };
+    assert_eq!(
+        summary,
+        [
+            row("Red Hat:9", "openssl-libs", "1:3.0.7-24.el9", "openssl"),
+            row("Red Hat:9", "kernel-core", "5.14.0-362.8.1.el9_3", "kernel"),
+            row("Red Hat:9", "bash", "5.1.8-6.el9", "bash"),
+        ]
+    );
+    // Running an older kernel than the newest installed one.
+    assert_eq!(doc["host"]["kernel"]["reboot_needed"], true);
+    assert_eq!(doc["host"]["kernel"]["installed"][0], "5.14.0-362.8.1.el9_3.x86_64");
+    // Through CycloneDX and back: the same packages and versions (epochs ride as qualifiers).
+    let bom = inventory(&fixtures(), &["--host", "--root", "host-rpm", "-f", "cyclonedx"]);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rpm-roundtrip.cdx.json");
+    std::fs::write(&file, &bom.stdout).unwrap();
+    let back = inventory(&fixtures(), &[file.to_str().unwrap(), "-f", "json"]);
+    let back: Value = serde_json::from_slice(&back.stdout).unwrap();
+    let versions: Vec<(&str, &str)> = back["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("openssl-libs", "1:3.0.7-24.el9"),
+            ("kernel-core", "5.14.0-362.8.1.el9_3"),
+            ("bash", "5.1.8-6.el9")
+        ]
+    );
+    // The database is also an input on its own.
+    let direct = inventory(&fixtures(), &["host-rpm/var/lib/rpm/rpmdb.sqlite"]);
+    assert!(direct.status.success(), "{}", text(&direct.stderr));
+    assert!(
+        text(&direct.stdout).contains("Red Hat    openssl-libs  1:3.0.7-24.el9"),
+        "{}",
+        text(&direct.stdout)
+    );
+}

@@ -113,29 +113,41 @@ pub struct Kernels {
 /// Compares installed Debian/Ubuntu kernel packages with the running kernel.
 pub fn kernels(running: &str, packages: &[Package]) -> Kernels {
     let running = running.trim().to_string();
-    let mut installed: Vec<(&Package, &str)> = packages
+    // Debian/Ubuntu: `linux-image-<release>`; Fedora/RHEL/SUSE: `kernel-core` (or `kernel`,
+    // `kernel-default`) whose release is `<version>-<release>.<arch>`.
+    let mut installed: Vec<(&Package, String)> = packages
         .iter()
         .filter_map(|p| {
-            let release = p.name.strip_prefix("linux-image-")?;
-            release.starts_with(|c: char| c.is_ascii_digit()).then_some((p, release))
+            if let Some(release) = p.name.strip_prefix("linux-image-") {
+                return release
+                    .starts_with(|c: char| c.is_ascii_digit())
+                    .then(|| (p, release.to_string()));
+            }
+            if matches!(p.name.as_str(), "kernel-core" | "kernel" | "kernel-default") {
+                let vr = p.version.split_once(':').map_or(p.version.as_str(), |(_, vr)| vr);
+                let release = match &p.arch {
+                    Some(arch) => format!("{vr}.{arch}"),
+                    None => vr.to_string(),
+                };
+                return Some((p, release));
+            }
+            None
         })
         .collect();
     installed.sort_by(|a, b| {
-        match (
-            Version::parse(Scheme::Dpkg, &a.0.version),
-            Version::parse(Scheme::Dpkg, &b.0.version),
-        ) {
+        let scheme = a.0.ecosystem.scheme().unwrap_or(Scheme::Dpkg);
+        match (Version::parse(scheme, &a.0.version), Version::parse(scheme, &b.0.version)) {
             (Ok(x), Ok(y)) => x.compare(&y).unwrap_or(Ordering::Equal),
             _ => Ordering::Equal,
         }
-        .then_with(|| a.1.cmp(b.1))
+        .then_with(|| a.1.cmp(&b.1))
     });
-    let reboot_needed = installed.last().map(|(_, newest)| *newest != running);
-    Kernels {
-        running,
-        installed: installed.into_iter().map(|(_, r)| r.to_string()).collect(),
-        reboot_needed,
-    }
+    let mut releases: Vec<String> = installed.into_iter().map(|(_, r)| r).collect();
+    // `kernel` and `kernel-core` of one build name the same kernel.
+    let mut seen = std::collections::BTreeSet::new();
+    releases.retain(|r| seen.insert(r.clone()));
+    let reboot_needed = releases.last().map(|newest| *newest != running);
+    Kernels { running, installed: releases, reboot_needed }
 }
 
 /// The packages listed in `/var/run/reboot-required.pkgs` (one per line).
@@ -326,6 +338,24 @@ mod tests {
         assert_eq!(k.reboot_needed, Some(true));
         assert_eq!(kernels("6.1.0-18-amd64", &packages).reboot_needed, Some(false));
         assert_eq!(kernels("6.18.44", &packages[3..]).reboot_needed, None);
+        let rpm = |name: &str, version: &str| {
+            let mut p = Package::new(
+                EcosystemKind::RedHat,
+                name,
+                version,
+                Location { path: "rpmdb.sqlite".into(), line: None },
+            );
+            p.arch = Some("x86_64".into());
+            p
+        };
+        let el = [
+            rpm("kernel-core", "5.14.0-362.8.1.el9_3"),
+            rpm("kernel", "5.14.0-362.8.1.el9_3"),
+            rpm("kernel-core", "5.14.0-70.13.1.el9_0"),
+        ];
+        let k = kernels("5.14.0-362.8.1.el9_3.x86_64", &el);
+        assert_eq!(k.installed, ["5.14.0-70.13.1.el9_0.x86_64", "5.14.0-362.8.1.el9_3.x86_64"]);
+        assert_eq!(k.reboot_needed, Some(false));
         assert_eq!(
             reboot_required_packages(b"libc6\nlinux-image-amd64\nlibc6\n\n"),
             ["libc6", "linux-image-amd64"]

@@ -28,6 +28,7 @@ pub mod python_locks;
 pub mod python_metadata;
 pub mod renv;
 pub mod requirements;
+pub mod rpm;
 pub mod sbom;
 pub(crate) mod stanza;
 pub mod yarn;
