@@ -434,8 +434,8 @@ pub struct InventoryArgs {
     #[arg(long)]
     pub include_node_modules: bool,
     /// Add this machine: its OS packages (dpkg, apk) in the OSV ecosystem of its release,
-    /// host facts (OS, running vs installed kernel, reboot-required), and the applications
-    /// under the app roots.
+    /// host facts (OS, running vs installed kernel, reboot-required, processes still running
+    /// replaced libraries, listening sockets), and the applications under the app roots.
     #[arg(long)]
     pub host: bool,
     /// With --host: read the machine's files under this directory instead of `/` (a mounted

@@ -152,7 +152,7 @@ fn host_facts_from_a_root_file_system() {
     insta::assert_snapshot!(text(&o.stdout));
     let table = inventory(&fixtures(), &["--host", "--root", "host"]);
     let out = text(&table.stdout);
-    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nrestart needed: nginx pid 1234 (nginx.service): runs replaced libssl3\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
+    assert!(out.starts_with("host: Ubuntu 22.04.3 LTS (Ubuntu:22.04:LTS)\nkernel: 5.15.0-88-generic (newest installed 5.15.0-91-generic is not running: reboot needed)\nlistening: tcp 0.0.0.0:80 nginx pid 1234 (nginx.service)\nlistening: tcp 127.0.0.1:3306\nrestart needed: nginx pid 1234 (nginx.service): runs replaced libssl3\nreboot-required: yes by linux-base, linux-image-5.15.0-91-generic\n"), "{out}");
 }
 
 /// A process that maps a shared object deleted after it was loaded (as an upgrade does) is
@@ -197,6 +197,26 @@ fn host_reports_processes_running_deleted_libraries() {
         .unwrap_or_else(|| panic!("pid {} not in {restarts:?}", child.id()));
     assert_eq!(ours["files"][0], lib.to_str().unwrap());
     assert!(ours["command"].as_str().unwrap().starts_with("python"));
+}
+
+/// A socket this test listens on is listed with this process as its owner.
+#[test]
+fn host_lists_listening_sockets_with_their_process() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let empty = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-apps-listening");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = inventory(&empty, &["--host", "--app-root", empty.to_str().unwrap(), "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let listening = doc["host"]["listening"].as_array().unwrap();
+    let ours = listening
+        .iter()
+        .find(|l| l["port"] == port && l["protocol"] == "tcp")
+        .unwrap_or_else(|| panic!("port {port} not in {listening:?}"));
+    assert_eq!(ours["address"], "127.0.0.1");
+    assert_eq!(ours["pid"], std::process::id());
+    drop(listener);
 }
 
 /// `ward inventory --host` on the machine running the tests lists exactly the packages
@@ -250,4 +270,114 @@ fn drupal_tarball_installs_are_packagist_packages() {
     let o = inventory(&fixtures(), &["drupal-tarball", "drupal7"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     insta::assert_snapshot!(text(&o.stdout));
+}
+
+#[test]
+fn alpine_root_reports_apk_packages_in_its_release() {
+    let o = inventory(&fixtures(), &["--host", "--root", "host-alpine", "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["host"]["os"]["ecosystem"], "Alpine:v3.19");
+    let packages = doc["packages"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str, &str)> = packages
+        .iter()
+        .map(|p| {
+            (
+                p["ecosystem"].as_str().unwrap(),
+                p["name"].as_str().unwrap(),
+                p["source"]["name"].as_str().unwrap(),
+                p["purl"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "Alpine:v3.19",
+                "musl",
+                "musl",
+                "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19"
+            ),
+            (
+                "Alpine:v3.19",
+                "libcrypto3",
+                "openssl",
+                "pkg:apk/alpine/libcrypto3@3.1.4-r2?arch=x86_64&distro=alpine-3.19"
+            ),
+        ]
+    );
+    assert!(doc["host"].get("kernel").is_none());
+}
+
+#[test]
+fn a_file_named_twice_is_reported_once() {
+    let o = inventory(
+        &fixtures().join("project"),
+        &["composer.lock", "composer.lock", ".", "-f", "json"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let core =
+        doc["packages"].as_array().unwrap().iter().filter(|p| p["name"] == "drupal/core").count();
+    assert_eq!(core, 1);
+}
+
+#[test]
+fn rpm_root_reads_the_sqlite_rpmdb() {
+    let o = inventory(&fixtures(), &["--host", "--root", "host-rpm", "-f", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["host"]["os"]["ecosystem"], "Red Hat:9");
+    let summary: Vec<(String, String, String, String)> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |v: &Value| v.as_str().unwrap().to_string();
+            (s(&p["ecosystem"]), s(&p["name"]), s(&p["version"]), s(&p["source"]["name"]))
+        })
+        .collect();
+    let row = |e: &str, n: &str, v: &str, s: &str| {
+        (e.to_string(), n.to_string(), v.to_string(), s.to_string())
+    };
+    assert_eq!(
+        summary,
+        [
+            row("Red Hat:9", "openssl-libs", "1:3.0.7-24.el9", "openssl"),
+            row("Red Hat:9", "kernel-core", "5.14.0-362.8.1.el9_3", "kernel"),
+            row("Red Hat:9", "bash", "5.1.8-6.el9", "bash"),
+        ]
+    );
+    // Running an older kernel than the newest installed one.
+    assert_eq!(doc["host"]["kernel"]["reboot_needed"], true);
+    assert_eq!(doc["host"]["kernel"]["installed"][0], "5.14.0-362.8.1.el9_3.x86_64");
+    // Through CycloneDX and back: the same packages and versions (epochs ride as qualifiers).
+    let bom = inventory(&fixtures(), &["--host", "--root", "host-rpm", "-f", "cyclonedx"]);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rpm-roundtrip.cdx.json");
+    std::fs::write(&file, &bom.stdout).unwrap();
+    let back = inventory(&fixtures(), &[file.to_str().unwrap(), "-f", "json"]);
+    let back: Value = serde_json::from_slice(&back.stdout).unwrap();
+    let versions: Vec<(&str, &str)> = back["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("openssl-libs", "1:3.0.7-24.el9"),
+            ("kernel-core", "5.14.0-362.8.1.el9_3"),
+            ("bash", "5.1.8-6.el9")
+        ]
+    );
+    // The database is also an input on its own.
+    let direct = inventory(&fixtures(), &["host-rpm/var/lib/rpm/rpmdb.sqlite"]);
+    assert!(direct.status.success(), "{}", text(&direct.stderr));
+    assert!(
+        text(&direct.stdout).contains("Red Hat    openssl-libs  1:3.0.7-24.el9"),
+        "{}",
+        text(&direct.stdout)
+    );
 }

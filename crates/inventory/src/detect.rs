@@ -12,6 +12,7 @@ pub enum Format {
     BunLock,
     PnpmLock,
     ComposerLock,
+    ComposerInstalled,
     Requirements,
     PoetryLock,
     PipfileLock,
@@ -48,6 +49,7 @@ impl Format {
         Format::BunLock,
         Format::PnpmLock,
         Format::ComposerLock,
+        Format::ComposerInstalled,
         Format::Requirements,
         Format::PoetryLock,
         Format::PipfileLock,
@@ -84,6 +86,7 @@ impl Format {
             Format::BunLock => "bun-lock",
             Format::PnpmLock => "pnpm-lock",
             Format::ComposerLock => "composer-lock",
+            Format::ComposerInstalled => "composer-installed",
             Format::Requirements => "requirements-txt",
             Format::PoetryLock => "poetry-lock",
             Format::PipfileLock => "pipfile-lock",
@@ -130,6 +133,7 @@ impl Format {
             "yarn.lock" => Format::YarnLock,
             "pnpm-lock.yaml" => Format::PnpmLock,
             "composer.lock" => Format::ComposerLock,
+            "installed.json" if parent_dir == Some("composer") => Format::ComposerInstalled,
             "poetry.lock" => Format::PoetryLock,
             "Pipfile.lock" => Format::PipfileLock,
             "pdm.lock" => Format::PdmLock,
@@ -161,8 +165,9 @@ impl Format {
             }
             _ if lower.ends_with(".cdx.json") => Format::CycloneDxJson,
             _ if lower.ends_with(".spdx.json") => Format::SpdxJson,
+            // `requirements*.txt`, and every `.txt` of a `requirements/` folder (`base.txt`).
             _ if lower.ends_with(".txt")
-                && (lower.starts_with("requirements") || lower.contains("requirements")) =>
+                && (lower.contains("requirements") || parent_dir == Some("requirements")) =>
             {
                 Format::Requirements
             }
@@ -252,6 +257,9 @@ mod tests {
     fn detects_by_name_and_content() {
         check("Cargo.lock", None, "", Some(Format::CargoLock));
         check("requirements-dev.txt", None, "", Some(Format::Requirements));
+        check("base.txt", Some("requirements"), "", Some(Format::Requirements));
+        check("base.txt", Some("docs"), "", None);
+        check("installed.json", Some("composer"), "", Some(Format::ComposerInstalled));
         check("METADATA", Some("flask-3.0.dist-info"), "", Some(Format::PythonMetadata));
         check("METADATA", Some("src"), "", None);
         check(

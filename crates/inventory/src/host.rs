@@ -113,29 +113,41 @@ pub struct Kernels {
 /// Compares installed Debian/Ubuntu kernel packages with the running kernel.
 pub fn kernels(running: &str, packages: &[Package]) -> Kernels {
     let running = running.trim().to_string();
-    let mut installed: Vec<(&Package, &str)> = packages
+    // Debian/Ubuntu: `linux-image-<release>`; Fedora/RHEL/SUSE: `kernel-core` (or `kernel`,
+    // `kernel-default`) whose release is `<version>-<release>.<arch>`.
+    let mut installed: Vec<(&Package, String)> = packages
         .iter()
         .filter_map(|p| {
-            let release = p.name.strip_prefix("linux-image-")?;
-            release.starts_with(|c: char| c.is_ascii_digit()).then_some((p, release))
+            if let Some(release) = p.name.strip_prefix("linux-image-") {
+                return release
+                    .starts_with(|c: char| c.is_ascii_digit())
+                    .then(|| (p, release.to_string()));
+            }
+            if matches!(p.name.as_str(), "kernel-core" | "kernel" | "kernel-default") {
+                let vr = p.version.split_once(':').map_or(p.version.as_str(), |(_, vr)| vr);
+                let release = match &p.arch {
+                    Some(arch) => format!("{vr}.{arch}"),
+                    None => vr.to_string(),
+                };
+                return Some((p, release));
+            }
+            None
         })
         .collect();
     installed.sort_by(|a, b| {
-        match (
-            Version::parse(Scheme::Dpkg, &a.0.version),
-            Version::parse(Scheme::Dpkg, &b.0.version),
-        ) {
+        let scheme = a.0.ecosystem.scheme().unwrap_or(Scheme::Dpkg);
+        match (Version::parse(scheme, &a.0.version), Version::parse(scheme, &b.0.version)) {
             (Ok(x), Ok(y)) => x.compare(&y).unwrap_or(Ordering::Equal),
             _ => Ordering::Equal,
         }
-        .then_with(|| a.1.cmp(b.1))
+        .then_with(|| a.1.cmp(&b.1))
     });
-    let reboot_needed = installed.last().map(|(_, newest)| *newest != running);
-    Kernels {
-        running,
-        installed: installed.into_iter().map(|(_, r)| r.to_string()).collect(),
-        reboot_needed,
-    }
+    let mut releases: Vec<String> = installed.into_iter().map(|(_, r)| r).collect();
+    // `kernel` and `kernel-core` of one build name the same kernel.
+    let mut seen = std::collections::BTreeSet::new();
+    releases.retain(|r| seen.insert(r.clone()));
+    let reboot_needed = releases.last().map(|newest| *newest != running);
+    Kernels { running, installed: releases, reboot_needed }
 }
 
 /// The packages listed in `/var/run/reboot-required.pkgs` (one per line).
@@ -205,6 +217,65 @@ pub fn systemd_unit(cgroup: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A socket waiting for connections (TCP `LISTEN`) or datagrams (unconnected UDP).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listener {
+    /// `tcp`, `tcp6`, `udp` or `udp6`, as the `/proc/net` table is named.
+    pub protocol: &'static str,
+    pub address: String,
+    pub port: u16,
+    /// The socket's inode, to find its process through `/proc/<pid>/fd`.
+    pub inode: u64,
+}
+
+/// Decodes `/proc/net` hex addresses: IPv4 as one little-endian 32-bit word, IPv6 as four.
+fn proc_net_address(hex: &str) -> Option<String> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    match words.as_slice() {
+        [w] => Some(std::net::Ipv4Addr::from(w.swap_bytes()).to_string()),
+        [a, b, c, d] if hex.len() == 32 => {
+            let mut bytes = [0u8; 16];
+            for (i, w) in [a, b, c, d].iter().enumerate() {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            Some(std::net::Ipv6Addr::from(bytes).to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The listening sockets of one `/proc/net/{tcp,tcp6,udp,udp6}` table.
+pub fn listeners(table: &[u8], protocol: &'static str) -> Vec<Listener> {
+    let text = String::from_utf8_lossy(table);
+    let wanted_state = if protocol.starts_with("tcp") { "0A" } else { "07" };
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+        else {
+            continue;
+        };
+        if *state != wanted_state {
+            continue;
+        }
+        let Some((address, port)) = local.split_once(':') else { continue };
+        let (Some(address), Ok(port), Ok(inode)) =
+            (proc_net_address(address), u16::from_str_radix(port, 16), inode.parse::<u64>())
+        else {
+            continue;
+        };
+        out.push(Listener { protocol, address, port, inode });
+    }
+    out
+}
+
+/// The inode of a `/proc/<pid>/fd/<n>` link target `socket:[12345]`.
+pub fn socket_inode(link_target: &str) -> Option<u64> {
+    link_target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+}
+
 /// A path as dpkg may list it on a merged-/usr system (`/usr/lib/x` and `/lib/x` are one file).
 pub fn owner_key(path: &str) -> &str {
     path.strip_prefix("/usr")
@@ -267,10 +338,49 @@ mod tests {
         assert_eq!(k.reboot_needed, Some(true));
         assert_eq!(kernels("6.1.0-18-amd64", &packages).reboot_needed, Some(false));
         assert_eq!(kernels("6.18.44", &packages[3..]).reboot_needed, None);
+        let rpm = |name: &str, version: &str| {
+            let mut p = Package::new(
+                EcosystemKind::RedHat,
+                name,
+                version,
+                Location { path: "rpmdb.sqlite".into(), line: None },
+            );
+            p.arch = Some("x86_64".into());
+            p
+        };
+        let el = [
+            rpm("kernel-core", "5.14.0-362.8.1.el9_3"),
+            rpm("kernel", "5.14.0-362.8.1.el9_3"),
+            rpm("kernel-core", "5.14.0-70.13.1.el9_0"),
+        ];
+        let k = kernels("5.14.0-362.8.1.el9_3.x86_64", &el);
+        assert_eq!(k.installed, ["5.14.0-70.13.1.el9_0.x86_64", "5.14.0-362.8.1.el9_3.x86_64"]);
+        assert_eq!(k.reboot_needed, Some(false));
         assert_eq!(
             reboot_required_packages(b"libc6\nlinux-image-amd64\nlibc6\n\n"),
             ["libc6", "linux-image-amd64"]
         );
+    }
+
+    #[test]
+    fn listening_sockets() {
+        let tcp = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+               0: 0100007F:6448 00000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 7331 1 0 100 0 0 10 0\n\
+               1: 0100007F:A2C4 0100007F:6448 01 00000000:00000000 00:00000000 00000000   106        0 9999 1 0 100 0 0 10 0\n";
+        assert_eq!(
+            listeners(tcp, "tcp"),
+            [Listener { protocol: "tcp", address: "127.0.0.1".into(), port: 25672, inode: 7331 }]
+        );
+        let tcp6 = b"header\n   0: 00000000000000000000000001000000:1111 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 7096 1\n";
+        assert_eq!(listeners(tcp6, "tcp6")[0].address, "::1");
+        let udp = b"header\n  1: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1234 2\n";
+        assert_eq!(
+            (listeners(udp, "udp")[0].address.as_str(), listeners(udp, "udp")[0].port),
+            ("0.0.0.0", 68)
+        );
+        assert!(listeners(b"garbage\n0: zz:zz 0 0A x x x x x notanumber\n", "tcp").is_empty());
+        assert_eq!(socket_inode("socket:[7331]"), Some(7331));
+        assert_eq!(socket_inode("/dev/null"), None);
     }
 
     #[test]

@@ -137,6 +137,21 @@ impl Purl {
                 };
                 (kind, self.name.clone())
             }
+            "rpm" => {
+                let ns = self.namespace.first().map(|s| s.to_ascii_lowercase());
+                let kind = match ns.as_deref() {
+                    Some("almalinux") => EcosystemKind::AlmaLinux,
+                    Some("rocky") => EcosystemKind::RockyLinux,
+                    Some("opensuse") => EcosystemKind::OpenSuse,
+                    Some("suse") => EcosystemKind::Suse,
+                    Some("openeuler") => EcosystemKind::OpenEuler,
+                    Some("mageia") => EcosystemKind::Mageia,
+                    Some("azurelinux") => EcosystemKind::AzureLinux,
+                    Some("photon") => EcosystemKind::PhotonOs,
+                    _ => EcosystemKind::RedHat,
+                };
+                (kind, self.name.clone())
+            }
             "apk" => {
                 let ns = self.namespace.first().map(|s| s.to_ascii_lowercase());
                 let kind = match ns.as_deref() {
@@ -206,8 +221,24 @@ pub fn normalize_pypi(name: &str) -> String {
 /// The purl of a package, following the purl type definitions: scoped npm names and Go module
 /// paths split into namespace segments, Maven `group:artifact` into namespace and name, OS
 /// packages with the distribution as namespace and `arch`/`distro` qualifiers.
+/// The purl namespace of rpm-based distributions.
+fn rpm_namespace(kind: EcosystemKind) -> Option<&'static str> {
+    Some(match kind {
+        EcosystemKind::RedHat => "redhat",
+        EcosystemKind::AlmaLinux => "almalinux",
+        EcosystemKind::RockyLinux => "rocky",
+        EcosystemKind::OpenSuse => "opensuse",
+        EcosystemKind::Suse => "suse",
+        EcosystemKind::OpenEuler => "openeuler",
+        EcosystemKind::Mageia => "mageia",
+        EcosystemKind::AzureLinux => "azurelinux",
+        EcosystemKind::PhotonOs => "photon",
+        _ => return None,
+    })
+}
+
 pub(crate) fn for_package(p: &Package) -> String {
-    let version = (!p.version.is_empty()).then(|| p.version.clone());
+    let mut version = (!p.version.is_empty()).then(|| p.version.clone());
     let split_slash = |name: &str| -> (Vec<String>, String) {
         let mut parts: Vec<String> = name.split('/').map(str::to_string).collect();
         let last = parts.pop().unwrap_or_default();
@@ -276,6 +307,25 @@ pub(crate) fn for_package(p: &Package) -> String {
             }
             ("apk", vec![distro.to_string()], p.name.clone())
         }
+        kind if rpm_namespace(kind).is_some() => {
+            let namespace = rpm_namespace(kind).unwrap_or("redhat");
+            if let Some(arch) = &p.arch {
+                qualifiers.insert("arch".to_string(), arch.clone());
+            }
+            if let Some(release) = p.ecosystem.release() {
+                let distro = if namespace == "redhat" { "rhel" } else { namespace };
+                qualifiers.insert("distro".to_string(), format!("{distro}-{release}"));
+            }
+            // rpm purls carry the epoch as a qualifier, not in the version.
+            if let Some((epoch, rest)) = p.version.split_once(':') {
+                qualifiers.insert("epoch".to_string(), epoch.to_string());
+                version = Some(rest.to_string());
+            }
+            if let Some(source) = p.source.as_ref().filter(|s| s.name != p.name) {
+                qualifiers.insert("upstream".to_string(), source.name.clone());
+            }
+            ("rpm", vec![namespace.to_string()], p.name.clone())
+        }
         _ => ("generic", vec![], p.name.clone()),
     };
     if let Some(commit) = &p.commit {
@@ -335,6 +385,23 @@ mod tests {
             p.purl(),
             "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
         );
+    }
+
+    #[test]
+    fn rpm_purls_carry_the_epoch_as_a_qualifier() {
+        let mut p = Package::new(
+            EcosystemKind::RedHat,
+            "openssl-libs",
+            "1:3.0.7-24.el9",
+            Location { path: "rpmdb.sqlite".into(), line: None },
+        );
+        p.ecosystem = Ecosystem::with_release(EcosystemKind::RedHat, "9");
+        p.arch = Some("x86_64".into());
+        p.source = Some(Source { name: "openssl".into(), version: "1:3.0.7-24.el9".into() });
+        let text = p.purl();
+        assert_eq!(text, "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rhel-9&epoch=1&upstream=openssl");
+        let back = Purl::parse(&text).unwrap();
+        assert_eq!(back.ecosystem_and_name().unwrap().0.kind(), EcosystemKind::RedHat);
     }
 
     #[test]

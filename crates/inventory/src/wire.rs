@@ -35,6 +35,24 @@ pub struct HostV1 {
     /// Processes still running code an update deleted or replaced: they need a restart for
     /// the update to be in effect. Ordered by pid.
     pub restart_needed: Vec<RestartV1>,
+    /// Sockets accepting connections (TCP) or datagrams (UDP), with their process when ward
+    /// may see it. Ordered by protocol, port, address.
+    pub listening: Vec<ListenerV1>,
+}
+
+/// One listening socket.
+#[derive(Debug, Serialize)]
+pub struct ListenerV1 {
+    /// `tcp`, `tcp6`, `udp` or `udp6`.
+    pub protocol: &'static str,
+    pub address: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// One process that maps deleted files.
@@ -84,6 +102,7 @@ impl HostV1 {
         reboot_required: bool,
         reboot_required_packages: Vec<String>,
         restart_needed: Vec<RestartV1>,
+        listening: Vec<ListenerV1>,
     ) -> HostV1 {
         HostV1 {
             os: OsV1 {
@@ -100,6 +119,7 @@ impl HostV1 {
             reboot_required,
             reboot_required_packages,
             restart_needed,
+            listening,
         }
     }
 }

@@ -215,6 +215,17 @@ fn check_peer_suite(root: &Path, min_files: usize) {
     assert!(failures.is_empty(), "{}", failures);
 }
 
+/// trivy keeps Composer's `vendor/composer/installed.json` under another folder name.
+#[test]
+fn trivy_composer_vendor_installed_json() {
+    let path = common::data_dir()
+        .join("peer-suites/trivy-integration/fixtures/repo/composer-vendor/installed.json");
+    let parsed = read_and_parse(&path, Format::ComposerInstalled);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert!(parsed.packages.iter().any(|p| p.name == "guzzlehttp/psr7" && p.version == "1.8.3"));
+    assert!(parsed.packages.iter().all(|p| p.location.line.is_some()));
+}
+
 #[test]
 fn trivy_integration_inputs_parse_without_error() {
     check_peer_suite(&common::data_dir().join("peer-suites/trivy-integration/fixtures/repo"), 15);

@@ -26,6 +26,8 @@ proptest! {
         for format in Format::ALL {
             check(*format, &bytes);
         }
+        let at = ward_inventory::Location { path: "input".into(), line: None };
+        let _ = ward_inventory::formats::rpm::parse_header(at, &bytes);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 
-use ward_inventory::formats::requirements;
+use ward_inventory::formats::{requirements, rpm};
 use ward_inventory::host::{self, OsRelease};
 use ward_inventory::{wire, Format, Package, ParseError, Parsed};
 use ward_version::EcosystemKind;
@@ -45,7 +45,10 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // Searches run in parallel; sort so the output does not depend on thread timing.
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    // Sorted and compared as shown (`./x` is `x`): a file named twice, or inside two
+    // searched folders, is reported once.
+    results.sort_by_cached_key(|(path, _)| display(path));
+    results.dedup_by(|a, b| display(&a.0) == display(&b.0));
     let mut packages = Vec::new();
     let mut errors = Vec::new();
     // Packages a requirements file pulled in through `-r` belong to the included file: they
@@ -138,6 +141,9 @@ fn read_input(path: &Path, explicit: bool) -> Option<Parsed> {
     let parent = path.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
     let shown = display(path);
     let by_name = Format::from_file_name(&name, parent.as_deref());
+    if name == "rpmdb.sqlite" {
+        return Some(read_rpmdb(path));
+    }
     if by_name == Some(Format::Requirements) {
         return Some(requirements::resolve(&shown, |p| {
             std::fs::read(p).map_err(|e| e.to_string())
@@ -301,7 +307,7 @@ fn collect_host(
         files.sort();
         databases.extend(files.into_iter().map(|f| (f, Format::DpkgStatus)));
     }
-    let mut dpkg_packages = Vec::new();
+    let mut os_packages = Vec::new();
     for (path, format) in databases {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -324,14 +330,43 @@ fn collect_host(
                 p.ecosystem = e.clone();
             }
         }
-        if format == Format::DpkgStatus {
-            dpkg_packages.extend(parsed.packages.iter().cloned());
-        }
+        os_packages.extend(parsed.packages.iter().cloned());
         results.push((path, parsed));
+    }
+    // The SQLite rpm database (Fedora, RHEL 9+, SUSE); older BerkeleyDB/NDB ones are named.
+    let rpmdbs = ["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"];
+    let mut found_rpmdb = false;
+    for path in rpmdbs.iter().map(|r| root.join(r)).filter(|p| p.exists()) {
+        found_rpmdb = true;
+        let mut parsed = read_rpmdb(&path);
+        if let Some(e) = ecosystem.as_ref().filter(|e| is_rpm_family(e.kind())) {
+            for p in &mut parsed.packages {
+                p.ecosystem = e.clone();
+            }
+        }
+        os_packages.extend(parsed.packages.iter().cloned());
+        results.push((path, parsed));
+    }
+    for old in
+        ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"]
+    {
+        let path = root.join(old);
+        if !found_rpmdb && path.exists() {
+            let message =
+                "an rpm database in BerkeleyDB or NDB format: ward reads the SQLite rpmdb \
+                           (rpm 4.16 and later); on this host, export an SBOM and inventory that";
+            results.push((
+                path.clone(),
+                Parsed {
+                    errors: vec![ParseError::new(&display(&path), None, message)],
+                    ..Parsed::default()
+                },
+            ));
+        }
     }
     let kernels = std::fs::read(root.join("proc/sys/kernel/osrelease"))
         .ok()
-        .map(|running| host::kernels(&String::from_utf8_lossy(&running), &dpkg_packages));
+        .map(|running| host::kernels(&String::from_utf8_lossy(&running), &os_packages));
     let reboot_required = root.join("var/run/reboot-required").exists();
     let reboot_packages = read("var/run/reboot-required.pkgs")
         .map(|b| host::reboot_required_packages(&b))
@@ -348,7 +383,134 @@ fn collect_host(
         results.push((root.to_path_buf(), host_errors));
     }
     let restarts = restart_needed(root);
-    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages, restarts)
+    let listening = listening(root);
+    wire::HostV1::new(&os, kernels.as_ref(), reboot_required, reboot_packages, restarts, listening)
+}
+
+/// Listening sockets from `root/proc/net`, with the process owning each (found through the
+/// `socket:[inode]` links in `/proc/<pid>/fd`, for the processes ward may inspect).
+fn listening(root: &Path) -> Vec<wire::ListenerV1> {
+    let mut sockets = Vec::new();
+    for protocol in ["tcp", "tcp6", "udp", "udp6"] {
+        if let Ok(table) = std::fs::read(root.join("proc/net").join(protocol)) {
+            sockets.extend(host::listeners(&table, protocol));
+        }
+    }
+    if sockets.is_empty() {
+        return Vec::new();
+    }
+    sockets.sort_by(|a, b| (a.protocol, a.port, &a.address).cmp(&(b.protocol, b.port, &b.address)));
+    sockets.dedup_by(|a, b| a.protocol == b.protocol && a.port == b.port && a.address == b.address);
+    let wanted: BTreeSet<u64> = sockets.iter().map(|s| s.inode).collect();
+    let mut owners: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(root.join("proc")) {
+        for entry in entries.filter_map(Result::ok) {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+            for fd in fds.filter_map(Result::ok) {
+                let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+                if let Some(inode) =
+                    target.to_str().and_then(host::socket_inode).filter(|i| wanted.contains(i))
+                {
+                    owners.entry(inode).or_insert(pid);
+                }
+            }
+        }
+    }
+    sockets
+        .into_iter()
+        .map(|s| {
+            let pid = owners.get(&s.inode).copied();
+            let proc_dir = pid.map(|p| root.join("proc").join(p.to_string()));
+            let command = proc_dir
+                .as_ref()
+                .and_then(|d| std::fs::read(d.join("comm")).ok())
+                .map(|c| String::from_utf8_lossy(&c).trim().to_string());
+            let unit = proc_dir
+                .as_ref()
+                .and_then(|d| std::fs::read(d.join("cgroup")).ok())
+                .and_then(|c| host::systemd_unit(&c));
+            wire::ListenerV1 {
+                protocol: s.protocol,
+                address: s.address,
+                port: s.port,
+                pid,
+                command,
+                unit,
+            }
+        })
+        .collect()
+}
+
+fn is_rpm_family(kind: EcosystemKind) -> bool {
+    matches!(
+        kind,
+        EcosystemKind::RedHat
+            | EcosystemKind::AlmaLinux
+            | EcosystemKind::RockyLinux
+            | EcosystemKind::OpenSuse
+            | EcosystemKind::Suse
+            | EcosystemKind::OpenEuler
+            | EcosystemKind::Mageia
+            | EcosystemKind::AzureLinux
+            | EcosystemKind::PhotonOs
+    )
+}
+
+/// Reads every package header of a SQLite rpm database (read-only; `immutable` so a
+/// database on read-only media or without its `-shm` file still opens).
+fn read_rpmdb(path: &Path) -> Parsed {
+    let shown = display(path);
+    let mut out = Parsed::default();
+    let fail = |e: rusqlite::Error| Parsed {
+        errors: vec![ParseError::new(&shown, None, format!("cannot read the rpm database: {e}"))],
+        ..Parsed::default()
+    };
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let uri = format!(
+        "file:{}?immutable=1",
+        absolute.to_string_lossy().replace('?', "%3f").replace('#', "%23")
+    );
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = match rusqlite::Connection::open_with_flags(&uri, flags) {
+        Ok(db) => db,
+        Err(e) => return fail(e),
+    };
+    let mut query = match db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum") {
+        Ok(q) => q,
+        Err(e) => return fail(e),
+    };
+    let rows = query.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?)));
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return fail(e),
+    };
+    for row in rows {
+        match row {
+            Ok((hnum, blob)) => {
+                let location = ward_inventory::Location { path: shown.clone(), line: None };
+                match rpm::parse_header(location, &blob) {
+                    Ok(Some(p)) => out.packages.push(p),
+                    Ok(None) => {}
+                    Err(e) => out.errors.push(ParseError::new(
+                        &shown,
+                        None,
+                        format!("package header #{hnum}: {e}"),
+                    )),
+                }
+            }
+            Err(e) => out.errors.push(ParseError::new(
+                &shown,
+                None,
+                format!("cannot read a package row: {e}"),
+            )),
+        }
+    }
+    out
 }
 
 /// Processes under `root/proc` that still map deleted files, with their unit and the dpkg
@@ -420,6 +582,16 @@ fn write_host(out: &mut impl Write, h: &wire::HostV1) -> io::Result<()> {
             None => "no kernel package installed".to_string(),
         };
         writeln!(out, "kernel: {} ({state})", k.running)?;
+    }
+    for l in &h.listening {
+        let who = match (&l.command, l.pid) {
+            (Some(c), Some(p)) => format!(" {c} pid {p}"),
+            _ => String::new(),
+        };
+        let unit = l.unit.as_deref().map_or_else(String::new, |u| format!(" ({u})"));
+        let address =
+            if l.address.contains(':') { format!("[{}]", l.address) } else { l.address.clone() };
+        writeln!(out, "listening: {} {address}:{}{who}{unit}", l.protocol, l.port)?;
     }
     for r in &h.restart_needed {
         let what = if r.packages.is_empty() { r.files.join(", ") } else { r.packages.join(", ") };

@@ -28,6 +28,7 @@ pub mod python_locks;
 pub mod python_metadata;
 pub mod renv;
 pub mod requirements;
+pub mod rpm;
 pub mod sbom;
 pub(crate) mod stanza;
 pub mod yarn;
@@ -42,6 +43,7 @@ pub(crate) fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::BunLock => bun::parse(path, bytes),
         Format::PnpmLock => pnpm::parse(path, bytes),
         Format::ComposerLock => composer::parse(path, bytes),
+        Format::ComposerInstalled => composer::parse_installed(path, bytes),
         Format::Requirements => requirements::parse(path, bytes),
         Format::PoetryLock => python_locks::parse_poetry(path, bytes),
         Format::PipfileLock => python_locks::parse_pipfile(path, bytes),

@@ -15,12 +15,12 @@ use crate::{Package, Parsed};
 fn package_of(purl_text: &str, path: &str, line: Option<u32>) -> Result<Option<Package>, String> {
     let purl = Purl::parse(purl_text).map_err(|e| e.to_string())?;
     let Some((ecosystem, name)) = purl.ecosystem_and_name() else { return Ok(None) };
-    let mut p = Package::new(
-        ecosystem.kind(),
-        name,
-        purl.version.clone().unwrap_or_default(),
-        super::at(path, line),
-    );
+    let mut version = purl.version.clone().unwrap_or_default();
+    // rpm purls carry the epoch as a qualifier; ward writes `epoch:version-release`.
+    if let Some(epoch) = purl.qualifiers.get("epoch").filter(|e| e.as_str() != "0") {
+        version = format!("{epoch}:{version}");
+    }
+    let mut p = Package::new(ecosystem.kind(), name, version, super::at(path, line));
     p.arch = purl.qualifiers.get("arch").cloned();
     // OS packages: `upstream=source` or `upstream=source@version`, as ward writes it.
     if let Some(upstream) = purl.qualifiers.get("upstream") {
