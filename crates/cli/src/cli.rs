@@ -104,6 +104,68 @@ pub enum CheckCommand {
     ///   ward check submit --config /etc/ward/checks.toml backup-report OK 'backup done | size=12GB'
     #[command(verbatim_doc_comment)]
     Submit(SubmitArgs),
+
+    /// Acknowledge a check's current problem: its problem notifications stop.
+    ///
+    /// Not sticky (the default): ends at the next state change. Sticky: ends at recovery.
+    Ack(AckArgs),
+
+    /// Schedule a downtime for a check (fixed, or flexible), or end one early.
+    ///
+    /// Examples:
+    ///   ward check downtime --config checks.toml shop --duration 1h --comment 'kernel update'
+    ///   ward check downtime --config checks.toml shop --start 2026-12-01T02:00:00Z \
+    ///       --duration 4h --flexible 30m --comment 'maintenance window'
+    ///   ward check downtime --config checks.toml --end 3
+    #[command(verbatim_doc_comment)]
+    Downtime(DowntimeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// The check whose problem is acknowledged.
+    pub check: String,
+    /// Why (shown in the status).
+    #[arg(long)]
+    pub comment: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Keep the acknowledgement until the check recovers.
+    #[arg(long)]
+    pub sticky: bool,
+    /// End the acknowledgement after this long (90s, 30m, 4h, 2d).
+    #[arg(long, value_name = "DURATION")]
+    pub expire: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DowntimeArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// The check (not with --end).
+    #[arg(required_unless_present = "end", conflicts_with = "end")]
+    pub check: Option<String>,
+    /// Start (RFC 3339, e.g. 2026-12-01T02:00:00Z; default: now).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Length of the window (90s, 30m, 4h, 2d).
+    #[arg(long, required_unless_present = "end", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Flexible: begins with the first problem inside the window and lasts this long.
+    #[arg(long, value_name = "DURATION")]
+    pub flexible: Option<String>,
+    /// Why (shown in the status).
+    #[arg(long, required_unless_present = "end")]
+    pub comment: Option<String>,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// End the downtime with this id (see `ward check status --format json`) now.
+    #[arg(long, value_name = "ID")]
+    pub end: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -204,3 +204,67 @@ fn bad_input_is_reported_clearly() {
     assert_eq!(out.status.code(), Some(127));
     assert!(Path::new(&dir.path().join("state/spool")).exists());
 }
+
+/// Polls `ward check status` until `done` holds (at most 30 s: a generous bound, not a
+/// timing assertion).
+fn wait_for(config: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = ward(&["check", "status", "--config", config, "--format", "json"]);
+        if let Ok(status) = serde_json::from_slice::<Value>(&out.stdout) {
+            if done(&status) {
+                return status;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn acknowledgements_and_downtimes_reach_a_running_server() {
+    let (_dir, config) = setup();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["check", "serve", "--config", &config, "--duration", "60"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ward serve starts");
+    wait_for(&config, "the gateway to fail", |s| check(s, "gateway")["state"] == "CRITICAL");
+    let out =
+        ward(&["check", "ack", "--config", &config, "gateway", "--comment", "on it", "--sticky"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = ward(&[
+        "check",
+        "downtime",
+        "--config",
+        &config,
+        "disk",
+        "--duration",
+        "1h",
+        "--comment",
+        "resize",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = wait_for(&config, "the acknowledgement and the downtime", |s| {
+        check(s, "gateway")["acknowledged"] == true && check(s, "disk")["in_downtime"] == true
+    });
+    let downtime = &status["downtimes"][0];
+    assert_eq!(downtime["check"], "disk");
+    assert_eq!(downtime["comment"], "resize");
+    assert_eq!(downtime["active"], true);
+    let out = ward(&["check", "status", "--config", &config]);
+    let t = text(&out);
+    assert!(t.contains("[acknowledged]") && t.contains("[in downtime]"), "{t}");
+    assert!(t.contains(&format!("downtime {} for disk:", downtime["id"])), "{t}");
+
+    let id = downtime["id"].to_string();
+    let out = ward(&["check", "downtime", "--config", &config, "--end", &id]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_for(&config, "the downtime to end", |s| check(s, "disk")["in_downtime"] == false);
+    // Acknowledging an OK check is refused by the server and counted.
+    let out = ward(&["check", "ack", "--config", &config, "disk", "--comment", "x"]);
+    assert!(out.status.success());
+    wait_for(&config, "the rejection", |s| s["scheduler"]["rejected_messages"] == 1);
+    server.kill().expect("stop the server");
+    server.wait().expect("server reaped");
+}

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Runner};
-use crate::engine::{CheckConfig, Engine, Outcome, StateType};
+use crate::engine::{Acknowledgement, CheckConfig, DowntimeKind, Engine, Outcome, StateType};
 use crate::heartbeat::{Heartbeat, HeartbeatStatus};
 use crate::result::{CheckResult, PerfJson};
 use crate::spool::{self, Message};
@@ -71,6 +71,23 @@ pub struct StatusFile {
     pub generated_at: String,
     pub scheduler: SchedulerStats,
     pub checks: Vec<CheckStatusJson>,
+    /// Fixed and flexible downtimes that are active or still to come.
+    #[serde(default)]
+    pub downtimes: Vec<DowntimeJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DowntimeJson {
+    pub id: u64,
+    pub check: String,
+    pub start: String,
+    pub end: String,
+    /// Flexible downtimes: their length once triggered, in seconds.
+    pub flexible_secs: Option<u64>,
+    pub triggered_at: Option<String>,
+    pub active: bool,
+    pub author: String,
+    pub comment: String,
 }
 
 pub const STATUS_SCHEMA: &str = "ward.check-status/1";
@@ -366,6 +383,42 @@ impl Scheduler {
                         }
                     }
                 }
+                Message::Acknowledge(a) => {
+                    let ack = Acknowledgement {
+                        author: a.author,
+                        comment: a.comment,
+                        sticky: a.sticky,
+                        expires: a.expires_ms.map(Timestamp),
+                    };
+                    if let Err(e) = self.engine.acknowledge(&a.check, ack) {
+                        tracing::warn!("acknowledgement rejected: {e}");
+                        self.stats.rejected_messages += 1;
+                    }
+                }
+                Message::Downtime(d) => {
+                    let kind = match d.flexible_secs {
+                        Some(s) => DowntimeKind::Flexible { duration: Duration::from_secs(s) },
+                        None => DowntimeKind::Fixed,
+                    };
+                    let scheduled = self.engine.schedule_downtime(
+                        &d.check,
+                        Timestamp(d.start_ms),
+                        Timestamp(d.end_ms),
+                        kind,
+                        &d.author,
+                        &d.comment,
+                    );
+                    if let Err(e) = scheduled {
+                        tracing::warn!("downtime rejected: {e}");
+                        self.stats.rejected_messages += 1;
+                    }
+                }
+                Message::EndDowntime { id } => {
+                    if let Err(e) = self.engine.remove_downtime(id) {
+                        tracing::warn!("{e}");
+                        self.stats.rejected_messages += 1;
+                    }
+                }
                 Message::Heartbeat(ping) => match self.heartbeats.get_mut(&ping.name) {
                     Some((_, status)) => {
                         status.apply(&ping);
@@ -443,6 +496,25 @@ impl Scheduler {
             generated_at: now.to_string(),
             scheduler: self.stats.clone(),
             checks,
+            downtimes: self
+                .engine
+                .downtimes()
+                .iter()
+                .map(|d| DowntimeJson {
+                    id: d.id,
+                    check: d.check.clone(),
+                    start: d.start.to_string(),
+                    end: d.end.to_string(),
+                    flexible_secs: match d.kind {
+                        DowntimeKind::Flexible { duration } => Some(duration.as_secs()),
+                        DowntimeKind::Fixed => None,
+                    },
+                    triggered_at: d.triggered_at.map(|t| t.to_string()),
+                    active: d.is_active(now),
+                    author: d.author.clone(),
+                    comment: d.comment.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -464,6 +536,7 @@ impl Scheduler {
         ));
         write_atomic(&self.state_dir.join("metrics.prom"), metrics.as_bytes())?;
         self.store.prune(now);
+        self.engine.prune_downtimes(now);
         write_atomic(&self.state_dir.join("trends.json"), &serde_json::to_vec(&self.trends())?)?;
         Ok(())
     }

@@ -31,12 +31,43 @@ pub struct Submission {
     pub at_ms: i64,
 }
 
+/// An operator's acknowledgement of a check's current problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub check: String,
+    pub author: String,
+    pub comment: String,
+    #[serde(default)]
+    pub sticky: bool,
+    #[serde(default)]
+    pub expires_ms: Option<i64>,
+}
+
+/// A downtime to schedule (fixed, or flexible with a duration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DowntimeRequest {
+    pub check: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Flexible: starts with the first problem in the window and lasts this long.
+    #[serde(default)]
+    pub flexible_secs: Option<u64>,
+    pub author: String,
+    pub comment: String,
+}
+
 /// One spooled message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     Result(Submission),
     Heartbeat(Ping),
+    Acknowledge(AckRequest),
+    Downtime(DowntimeRequest),
+    /// Ends a downtime early (by the id `status.json` lists).
+    EndDowntime {
+        id: u64,
+    },
 }
 
 pub fn spool_dir(state_dir: &Path) -> PathBuf {

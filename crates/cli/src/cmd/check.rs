@@ -11,14 +11,15 @@ use ward_monitor::config::{Config, DEFAULT_STATE_DIR};
 use ward_monitor::engine::{NotificationKind, Outcome, Suppressed};
 use ward_monitor::exec::Plugin;
 use ward_monitor::scheduler::{read_status, RunMode, Scheduler, StatusFile};
-use ward_monitor::spool::{self, Message, Submission};
+use ward_monitor::spool::{self, AckRequest, DowntimeRequest, Message, Submission};
 use ward_monitor::story::Story;
+use ward_monitor::time::parse_duration;
 use ward_monitor::time::Timestamp;
 use ward_monitor::{CheckResult, State};
 
 use crate::cli::{
-    BuiltinParams, CheckCommand, CheckRunArgs, OutputFormat, ServeArgs, StateDirArgs, StatusArgs,
-    SubmitArgs,
+    AckArgs, BuiltinParams, CheckCommand, CheckRunArgs, DowntimeArgs, OutputFormat, ServeArgs,
+    StateDirArgs, StatusArgs, SubmitArgs,
 };
 
 pub fn run(command: CheckCommand) -> anyhow::Result<ExitCode> {
@@ -26,6 +27,8 @@ pub fn run(command: CheckCommand) -> anyhow::Result<ExitCode> {
         CheckCommand::Serve(args) => serve(args),
         CheckCommand::Status(args) => status(args),
         CheckCommand::Submit(args) => submit(args),
+        CheckCommand::Ack(args) => ack(args),
+        CheckCommand::Downtime(args) => downtime(args),
         // Like a plugin, `ward check run` reports its own usage errors as UNKNOWN (3), so a
         // monitoring system running it never mistakes one for CRITICAL (2).
         CheckCommand::Run(args) => check_run(args).or_else(|error| {
@@ -304,6 +307,16 @@ fn print_status(file: &StatusFile, format: OutputFormat) -> anyhow::Result<()> {
                     c.summary
                 )?;
             }
+            for d in &file.downtimes {
+                let when = if d.active { "active" } else { "scheduled" };
+                let flexible =
+                    d.flexible_secs.map_or(String::new(), |s| format!(", flexible {s} s"));
+                writeln!(
+                    out,
+                    "downtime {} for {}: {} to {} ({when}{flexible}) by {}: {}",
+                    d.id, d.check, d.start, d.end, d.author, d.comment
+                )?;
+            }
             let s = &file.scheduler;
             writeln!(
                 out,
@@ -345,4 +358,63 @@ fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     });
     spool::submit(&dir, &message, now)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn author(given: Option<String>) -> String {
+    given.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".to_string())
+}
+
+fn ack(args: AckArgs) -> anyhow::Result<ExitCode> {
+    let dir = state_dir(&args.place)?;
+    let now = Timestamp::now();
+    let expires = args.expire.as_deref().map(parse_duration).transpose().context("--expire")?;
+    let message = Message::Acknowledge(AckRequest {
+        check: args.check,
+        author: author(args.author),
+        comment: args.comment,
+        sticky: args.sticky,
+        expires_ms: expires.map(|d| (now + d).millis()),
+    });
+    spool::submit(&dir, &message, now)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn downtime(args: DowntimeArgs) -> anyhow::Result<ExitCode> {
+    let dir = state_dir(&args.place)?;
+    let now = Timestamp::now();
+    let message = if let Some(id) = args.end {
+        Message::EndDowntime { id }
+    } else {
+        let start = match &args.start {
+            None => now,
+            Some(text) => {
+                let t = chrono_parse(text).with_context(|| {
+                    format!("--start {text:?}: expected RFC 3339, e.g. 2026-12-01T02:00:00Z")
+                })?;
+                Timestamp(t)
+            }
+        };
+        let length =
+            parse_duration(args.duration.as_deref().unwrap_or_default()).context("--duration")?;
+        if length.is_zero() {
+            bail!("--duration must be more than 0");
+        }
+        let flexible =
+            args.flexible.as_deref().map(parse_duration).transpose().context("--flexible")?;
+        Message::Downtime(DowntimeRequest {
+            check: args.check.unwrap_or_default(),
+            start_ms: start.millis(),
+            end_ms: (start + length).millis(),
+            flexible_secs: flexible.map(|d| d.as_secs().max(1)),
+            author: author(args.author),
+            comment: args.comment.unwrap_or_default(),
+        })
+    };
+    spool::submit(&dir, &message, now)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time.
+fn chrono_parse(text: &str) -> anyhow::Result<i64> {
+    Ok(ward_monitor::time::parse_rfc3339(text)?.millis())
 }
