@@ -268,3 +268,27 @@ fn acknowledgements_and_downtimes_reach_a_running_server() {
     server.kill().expect("stop the server");
     server.wait().expect("server reaped");
 }
+
+#[test]
+fn state_survives_a_restart_of_serve() {
+    let (dir, config) = setup();
+    let out = ward(&["check", "serve", "--config", &config, "--once"]);
+    assert!(text(&out).contains("app CRITICAL SOFT 1/2: CRITICAL: app down"), "{}", text(&out));
+    // The second run continues the count: HARD at the second failure, and the gateway is
+    // known down from the first run, so the app is UNREACHABLE and its notification silent.
+    let out = ward(&["check", "serve", "--config", &config, "--once"]);
+    let t = text(&out);
+    assert!(
+        t.contains("app CRITICAL HARD 2/2: CRITICAL: app down\n  notify PROBLEM CRITICAL suppressed: unreachable (parent gateway is down)\n"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("gateway CRITICAL HARD 1/1: CRITICAL: gateway down\n  notify"),
+        "no second notification: {t}"
+    );
+    // An unreadable state file is set aside, not fatal.
+    std::fs::write(dir.path().join("state/state.json"), "{garbage").expect("write");
+    let out = ward(&["check", "serve", "--config", &config, "--once"]);
+    assert!(text(&out).contains("app CRITICAL SOFT 1/2"), "fresh start: {}", text(&out));
+    assert!(dir.path().join("state/state.json.bad").exists());
+}

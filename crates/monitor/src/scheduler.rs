@@ -20,7 +20,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Runner};
-use crate::engine::{Acknowledgement, CheckConfig, DowntimeKind, Engine, Outcome, StateType};
+use crate::engine::{
+    Acknowledgement, CheckConfig, DowntimeKind, Engine, EngineState, Outcome, StateType,
+};
 use crate::heartbeat::{Heartbeat, HeartbeatStatus};
 use crate::result::{CheckResult, PerfJson};
 use crate::spool::{self, Message};
@@ -181,6 +183,18 @@ impl Scheduler {
         }
         for d in config.downtimes {
             engine.schedule_recurring_downtime(&d.check, d.schedule, d.duration, &d.comment)?;
+        }
+        let restored = load_state(&config.state_dir);
+        if let Some(state) = restored {
+            let dropped = engine.restore(state.engine);
+            if !dropped.is_empty() {
+                tracing::info!(?dropped, "state of checks no longer configured was dropped");
+            }
+            for (name, status) in state.heartbeats {
+                if let Some((_, s)) = heartbeats.get_mut(&name) {
+                    *s = status;
+                }
+            }
         }
         engine.start_freshness(now);
         Ok(Scheduler {
@@ -519,6 +533,12 @@ impl Scheduler {
     }
 
     fn write_files(&mut self, now: Timestamp) -> std::io::Result<()> {
+        let state = SavedState {
+            schema: STATE_SCHEMA.to_string(),
+            engine: self.engine.snapshot(),
+            heartbeats: self.heartbeats.iter().map(|(n, (_, s))| (n.clone(), s.clone())).collect(),
+        };
+        write_atomic(&self.state_dir.join("state.json"), &serde_json::to_vec(&state)?)?;
         let status = self.status_file(now);
         write_atomic(&self.state_dir.join("status.json"), &serde_json::to_vec_pretty(&status)?)?;
         let mut metrics = timeseries::prometheus(self.engine.checks().map(|(n, _, s)| (n, s)));
@@ -572,6 +592,35 @@ impl Scheduler {
             out.insert(name.to_string(), serde_json::Value::Object(labels));
         }
         serde_json::json!({"schema": "ward.check-trends/1", "columns": ["start", "min", "max", "mean", "count"], "series": out})
+    }
+}
+
+const STATE_SCHEMA: &str = "ward.check-state/1";
+
+/// What survives a restart of `ward check serve` (`state.json`; internal, not a wire format).
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedState {
+    schema: String,
+    engine: EngineState,
+    heartbeats: BTreeMap<String, HeartbeatStatus>,
+}
+
+/// Loads `state.json`; a missing file is a fresh start, an unreadable one is set aside
+/// (renamed `state.json.bad`) with a warning rather than stopping the monitoring.
+fn load_state(state_dir: &Path) -> Option<SavedState> {
+    let path = state_dir.join("state.json");
+    let bytes = std::fs::read(&path).ok()?;
+    match serde_json::from_slice::<SavedState>(&bytes) {
+        Ok(s) if s.schema == STATE_SCHEMA => Some(s),
+        Ok(s) => {
+            tracing::warn!(path = %path.display(), schema = %s.schema, "unknown state schema; starting fresh");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "unreadable state ({e}); set aside, starting fresh");
+            let _ = std::fs::rename(&path, path.with_extension("json.bad"));
+            None
+        }
     }
 }
 
