@@ -155,7 +155,10 @@ pub struct Scheduler {
     state_dir: PathBuf,
     concurrency: usize,
     due: BTreeMap<String, Timestamp>,
+    /// Checks waiting to run, by due time (a running check is not in it).
+    queue: BTreeSet<(Timestamp, String)>,
     running: BTreeSet<String>,
+    last_trends: Timestamp,
     stats: SchedulerStats,
     latency_sum_ms: f64,
 }
@@ -205,8 +208,10 @@ impl Scheduler {
             store: Store::new(Retention::default()),
             state_dir: config.state_dir,
             concurrency: config.concurrency,
+            queue: due.iter().map(|(n, t)| (*t, n.clone())).collect(),
             due,
             running: BTreeSet::new(),
+            last_trends: Timestamp(0),
             stats: SchedulerStats { concurrency: config.concurrency, ..SchedulerStats::default() },
             latency_sum_ms: 0.0,
         })
@@ -277,21 +282,13 @@ impl Scheduler {
             if stop {
                 break;
             }
-            // Dispatch what is due, up to the concurrency cap (the rest waits in the queue).
-            let mut due_now: Vec<(Timestamp, String)> = self
-                .due
-                .iter()
-                .filter(|(n, t)| **t <= now && !self.running.contains(*n))
-                .map(|(n, t)| (*t, n.clone()))
-                .collect();
-            due_now.sort();
-            self.stats.queued =
-                due_now.len().saturating_sub(self.concurrency - in_flight.min(self.concurrency));
-            for (due, name) in due_now.into_iter().take(self.concurrency.saturating_sub(in_flight))
-            {
-                if mode == RunMode::Once && !not_yet_run.contains(&name) {
-                    continue;
+            // Dispatch what is due, oldest first, up to the concurrency cap (the rest waits).
+            while in_flight < self.concurrency {
+                let Some((due, _)) = self.queue.first() else { break };
+                if *due > now {
+                    break;
                 }
+                let Some((due, name)) = self.queue.pop_first() else { break };
                 let Some(runner) = self.runners.get(&name) else { continue };
                 let job = Job { name: name.clone(), runner: Arc::clone(runner), due };
                 if job_tx.send(job).is_ok() {
@@ -301,7 +298,7 @@ impl Scheduler {
             }
             self.stats.running = in_flight;
             // Wait for a result until the next due instant (at most 200 ms, to poll the spool).
-            let next_due = self.due.values().min().copied();
+            let next_due = self.queue.first().map(|(t, _)| *t);
             let wait = next_due
                 .map_or(Duration::from_millis(200), |d| d.since(now))
                 .min(Duration::from_millis(200))
@@ -318,7 +315,7 @@ impl Scheduler {
             for d in finished {
                 in_flight = in_flight.saturating_sub(1);
                 not_yet_run.remove(&d.name);
-                self.finish(d, on_outcome);
+                self.finish(d, mode != RunMode::Once, on_outcome);
                 dirty = true;
             }
             let now = Timestamp::now();
@@ -328,8 +325,8 @@ impl Scheduler {
                 on_outcome(&outcome, self.summary_of(&outcome.check));
                 dirty = true;
             }
-            if dirty && now.since(last_write) >= Duration::from_millis(500) {
-                self.write_files(now)?;
+            if dirty && now.since(last_write) >= Duration::from_secs(1) {
+                self.write_files(now, false)?;
                 last_write = now;
                 dirty = false;
             }
@@ -337,7 +334,7 @@ impl Scheduler {
         let now = Timestamp::now();
         self.take_spool(now, on_outcome);
         self.evaluate_heartbeats(now, on_outcome);
-        self.write_files(now)
+        self.write_files(now, true)
     }
 
     fn summary_of(&self, name: &str) -> &str {
@@ -347,7 +344,7 @@ impl Scheduler {
             .map_or("", |r| r.summary.as_str())
     }
 
-    fn finish(&mut self, d: Done, on_outcome: &mut dyn FnMut(&Outcome, &str)) {
+    fn finish(&mut self, d: Done, requeue: bool, on_outcome: &mut dyn FnMut(&Outcome, &str)) {
         self.running.remove(&d.name);
         let latency = d.started.since(d.due).as_secs_f64() * 1000.0;
         self.stats.runs += 1;
@@ -364,6 +361,9 @@ impl Scheduler {
             next_slot(d.finished, config.interval, phase(&d.name, config.interval))
         };
         self.due.insert(d.name.clone(), next);
+        if requeue {
+            self.queue.insert((next, d.name.clone()));
+        }
         on_outcome(&outcome, self.summary_of(&d.name));
     }
 
@@ -532,7 +532,8 @@ impl Scheduler {
         }
     }
 
-    fn write_files(&mut self, now: Timestamp) -> std::io::Result<()> {
+    fn write_files(&mut self, now: Timestamp, last: bool) -> std::io::Result<()> {
+        self.stats.queued = self.queue.iter().take_while(|(t, _)| *t <= now).count();
         let state = SavedState {
             schema: STATE_SCHEMA.to_string(),
             engine: self.engine.snapshot(),
@@ -555,9 +556,16 @@ impl Scheduler {
             s.passive_results,
         ));
         write_atomic(&self.state_dir.join("metrics.prom"), metrics.as_bytes())?;
-        self.store.prune(now);
         self.engine.prune_downtimes(now);
-        write_atomic(&self.state_dir.join("trends.json"), &serde_json::to_vec(&self.trends())?)?;
+        // Rollups change slowly: once a minute is enough (and always on the way out).
+        if now.since(self.last_trends) >= Duration::from_secs(60) || last {
+            self.store.prune(now);
+            write_atomic(
+                &self.state_dir.join("trends.json"),
+                &serde_json::to_vec(&self.trends())?,
+            )?;
+            self.last_trends = now;
+        }
         Ok(())
     }
 
