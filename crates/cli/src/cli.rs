@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 /// through a staged, verified, reversible pipeline, and proves it all to an auditor.
 ///
 /// Exit codes: 0 success, 1 a check found what it looks for (e.g. a version that does not
-/// satisfy a range), 2 error.
+/// satisfy a range), 2 error. `ward check` and `ward run` follow the monitoring-plugin
+/// convention instead (see `ward check --help`).
 #[derive(Debug, Parser)]
 #[command(name = "ward", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -25,7 +26,7 @@ pub enum Command {
     #[command(subcommand)]
     Version(VersionCommand),
 
-    /// Run monitoring checks: any Nagios / Monitoring-Plugins plugin, or a built-in check.
+    /// Run monitoring checks: Nagios / Monitoring-Plugins plugins, built-in checks, user stories.
     ///
     /// The exit code of `ward check run` is the check's state: 0 OK, 1 WARNING, 2 CRITICAL,
     /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
@@ -79,7 +80,7 @@ pub enum CheckCommand {
     ///
     /// Examples:
     ///   ward check run -- /usr/lib/nagios/plugins/check_load -w 5,4,3 -c 10,8,6
-    ///   ward check run --format json --timeout 10 -- check_tcp -H 127.0.0.1 -p 22
+    ///   ward check run --format json --timeout 10 -- /usr/lib/nagios/plugins/check_tcp -H 127.0.0.1 -p 22
     ///   ward check run --builtin http --url https://shop.example/ --contains Welcome -w 1 -c 3
     ///   ward check run --builtin disk --path /var -w 80 -c 90
     ///   ward check run --story login.toml
@@ -176,7 +177,9 @@ pub struct ServeArgs {
     /// Output format of the live state changes.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Run every active check once, write the status, print it and exit with the worst state.
+    /// Run every active check once, write the status, print it (a table, or with
+    /// `--format json` the `ward.check-status/1` object as the last line) and exit with the
+    /// worst state.
     #[arg(long, conflicts_with = "duration")]
     pub once: bool,
     /// Stop after this many seconds (default: run until stopped).
