@@ -138,23 +138,36 @@ echo "nagios 4: $nagios_runs plugin runs in $DURATION s = $nagios_rate/s"
 python3 -c "r=$nagios_rate; print('ratio ward/nagios: %.2f' % ($ward_rate / r) if r else 'ratio: n/a (nagios ran no check)')"
 
 # --- passive results ------------------------------------------------------------------------
-p="$work/passive"
-mkdir -p "$p/state/spool"
-{
-    printf '[serve]\nstate_dir = "state"\n'
-    for i in $(seq 1 100); do printf '[[check]]\nname = "p%s"\npassive = true\n' "$i"; done
-} > "$p/checks.toml"
-python3 - "$p/state/spool" "$PASSIVE" <<'PY'
+# Two ways in: one spool file per result (`ward check submit CHECK STATE OUTPUT`), and batches
+# of 1,000 (`ward check submit --batch`). Timed: `ward check serve --once` taking them all.
+passive() {
+    local mode=$1 p="$work/passive-$1"
+    mkdir -p "$p/state/spool"
+    {
+        printf '[serve]\nstate_dir = "state"\n'
+        for i in $(seq 1 100); do printf '[[check]]\nname = "p%s"\npassive = true\n' "$i"; done
+    } > "$p/checks.toml"
+    python3 - "$p/state/spool" "$PASSIVE" "$mode" <<'PY'
 import json, os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    m = {"kind": "result", "check": "p%d" % (i % 100 + 1), "state": ["OK", "WARNING"][i % 2],
-         "output": "result %d | value=%d;10;20;0" % (i, i), "at_ms": 1_700_000_000_000 + i}
-    with open(os.path.join(d, "%015d-1-%d.json" % (i, i)), "w") as f:
-        json.dump(m, f)
+d, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def result(i):
+    return {"check": "p%d" % (i % 100 + 1), "state": ["OK", "WARNING"][i % 2],
+            "output": "result %d | value=%d;10;20;0" % (i, i), "at_ms": 1_700_000_000_000 + i}
+if mode == "single":
+    for i in range(n):
+        with open(os.path.join(d, "%015d-1-%d.json" % (i, i)), "w") as f:
+            json.dump(dict(kind="result", **result(i)), f)
+else:
+    for b in range(0, n, 1000):
+        with open(os.path.join(d, "%015d-1-%d.json" % (b, b)), "w") as f:
+            json.dump({"kind": "results", "results": [result(i) for i in range(b, min(n, b + 1000))]}, f)
 PY
-t0=$(python3 -c 'import time; print(time.time())')
-"$WARD" check serve --config "$p/checks.toml" --once > /dev/null || true
-t1=$(python3 -c 'import time; print(time.time())')
-accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheduler"]["passive_results"])' "$p/state/status.json")
-python3 -c "print('ward passive: %d results (spool files) in %.2f s = %d/s' % ($accepted, $t1 - $t0, $accepted / ($t1 - $t0)))"
+    local t0 t1 accepted
+    t0=$(python3 -c 'import time; print(time.time())')
+    "$WARD" check serve --config "$p/checks.toml" --once > /dev/null || true
+    t1=$(python3 -c 'import time; print(time.time())')
+    accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheduler"]["passive_results"])' "$p/state/status.json")
+    python3 -c "print('ward passive ($mode): %d results in %.2f s = %d/s' % ($accepted, $t1 - $t0, $accepted / ($t1 - $t0)))"
+}
+passive single
+passive batch

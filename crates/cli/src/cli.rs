@@ -203,13 +203,20 @@ pub struct SubmitArgs {
     /// Seconds this result stays fresh (default: the check's freshness).
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u64>,
+    /// Read many results from standard input, one per line: `CHECK<TAB>STATE<TAB>OUTPUT`
+    /// (`\n` in OUTPUT for further lines), submitted as one batch.
+    #[arg(long, conflicts_with_all = ["check", "state", "output"])]
+    pub batch: bool,
     /// The passive check's name.
-    pub check: String,
+    #[arg(required_unless_present = "batch")]
+    pub check: Option<String>,
     /// OK, WARNING, CRITICAL, UNKNOWN or 0-3.
-    pub state: String,
+    #[arg(required_unless_present = "batch")]
+    pub state: Option<String>,
     /// Plugin-style output (`summary | perfdata`, further lines long output); `-` reads it
     /// from standard input.
-    pub output: String,
+    #[arg(required_unless_present = "batch")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

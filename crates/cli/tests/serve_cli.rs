@@ -177,6 +177,37 @@ fn submit_and_heartbeats_reach_the_engine() {
 }
 
 #[test]
+fn a_batch_of_passive_results_from_standard_input() {
+    use std::io::Write;
+    let (_dir, config) = setup();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["check", "submit", "--config", &config, "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("ward submit starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"report\tOK\tfine | v=1\nreport\tCRITICAL\tbackup failed | v=2\\nsee /var/log/backup\n")
+        .expect("write");
+    drop(stdin);
+    assert!(child.wait().expect("ward submit ends").success());
+    let out = ward(&["check", "serve", "--config", &config, "--once"]);
+    let t = text(&out);
+    assert!(t.contains("report OK HARD 1/3: fine\n"), "{t}");
+    assert!(t.contains("report CRITICAL SOFT 1/3: backup failed\n"), "{t}");
+    let status = status_json(&config);
+    assert_eq!(check(&status, "report")["long_output"], "see /var/log/backup");
+    assert_eq!(status["scheduler"]["passive_results"], 2);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["check", "submit", "--config", &config, "--batch"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ward runs");
+    assert!(out.status.success(), "an empty batch is fine");
+}
+
+#[test]
 fn bad_input_is_reported_clearly() {
     let (dir, config) = setup();
     let out = ward(&["check", "submit", "--config", &config, "report", "FINE", "x"]);

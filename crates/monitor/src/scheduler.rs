@@ -25,7 +25,7 @@ use crate::engine::{
 };
 use crate::heartbeat::{Heartbeat, HeartbeatStatus};
 use crate::result::{CheckResult, PerfJson};
-use crate::spool::{self, Message};
+use crate::spool::{self, Message, Submission};
 use crate::state::State;
 use crate::time::Timestamp;
 use crate::timeseries::{self, Resolution, Retention, Store};
@@ -376,25 +376,10 @@ impl Scheduler {
         let any = !messages.is_empty();
         for m in messages {
             match m {
-                Message::Result(s) => {
-                    let Some(state) = State::parse(&s.state) else {
-                        tracing::warn!(check = %s.check, state = %s.state, "passive result with an invalid state");
-                        self.stats.rejected_messages += 1;
-                        continue;
-                    };
-                    let result = CheckResult::from_output(state, &s.output, Duration::ZERO);
-                    let at = Timestamp(s.at_ms).min(now);
-                    let ttl = s.ttl_secs.map(Duration::from_secs);
-                    match self.engine.submit_passive(&s.check, result.clone(), ttl, at) {
-                        Ok(outcome) => {
-                            self.stats.passive_results += 1;
-                            self.store.record(&s.check, &result, at);
-                            on_outcome(&outcome, self.summary_of(&s.check));
-                        }
-                        Err(e) => {
-                            tracing::warn!("passive result rejected: {e}");
-                            self.stats.rejected_messages += 1;
-                        }
+                Message::Result(s) => self.submit(s, now, on_outcome),
+                Message::Results { results } => {
+                    for s in results {
+                        self.submit(s, now, on_outcome);
                     }
                 }
                 Message::Acknowledge(a) => {
@@ -446,6 +431,39 @@ impl Scheduler {
             }
         }
         any
+    }
+
+    /// Applies one passive result.
+    fn submit(
+        &mut self,
+        s: Submission,
+        now: Timestamp,
+        on_outcome: &mut dyn FnMut(&Outcome, &str),
+    ) {
+        let Some(state) = State::parse(&s.state) else {
+            tracing::warn!(check = %s.check, state = %s.state, "passive result with an invalid state");
+            self.stats.rejected_messages += 1;
+            return;
+        };
+        if self.engine.status(&s.check).is_none() {
+            tracing::warn!(check = %s.check, "passive result for an undefined check");
+            self.stats.rejected_messages += 1;
+            return;
+        }
+        let result = CheckResult::from_output(state, &s.output, Duration::ZERO);
+        let at = Timestamp(s.at_ms).min(now);
+        let ttl = s.ttl_secs.map(Duration::from_secs);
+        self.store.record(&s.check, &result, at);
+        match self.engine.submit_passive(&s.check, result, ttl, at) {
+            Ok(outcome) => {
+                self.stats.passive_results += 1;
+                on_outcome(&outcome, self.summary_of(&s.check));
+            }
+            Err(e) => {
+                tracing::warn!("passive result rejected: {e}");
+                self.stats.rejected_messages += 1;
+            }
+        }
     }
 
     /// Feeds each heartbeat's evaluation into the engine when it changed.

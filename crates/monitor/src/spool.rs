@@ -61,6 +61,10 @@ pub struct DowntimeRequest {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     Result(Submission),
+    /// Many results in one file (`ward check submit --batch`), applied in order.
+    Results {
+        results: Vec<Submission>,
+    },
     Heartbeat(Ping),
     Acknowledge(AckRequest),
     Downtime(DowntimeRequest),

@@ -338,24 +338,53 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let dir = state_dir(&args.place)?;
-    if State::parse(&args.state).is_none() {
-        anyhow::bail!("state {:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3", args.state);
-    }
-    let output = if args.output == "-" {
-        let mut text = String::new();
-        io::stdin().read_to_string(&mut text).context("reading the output from standard input")?;
-        text
-    } else {
-        args.output
-    };
     let now = Timestamp::now();
-    let message = Message::Result(Submission {
-        check: args.check,
-        state: args.state,
-        output,
-        ttl_secs: args.ttl,
-        at_ms: now.millis(),
-    });
+    let message = if args.batch {
+        let mut text = String::new();
+        io::stdin().read_to_string(&mut text).context("reading results from standard input")?;
+        let mut results = Vec::new();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let mut fields = line.splitn(3, '\t');
+            let (Some(check), Some(state), Some(output)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                bail!("standard input line {}: expected CHECK<TAB>STATE<TAB>OUTPUT", n + 1);
+            };
+            if State::parse(state).is_none() {
+                bail!("standard input line {}: state {state:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3", n + 1);
+            }
+            results.push(Submission {
+                check: check.to_string(),
+                state: state.to_string(),
+                output: output.replace("\\n", "\n"),
+                ttl_secs: args.ttl,
+                at_ms: now.millis(),
+            });
+        }
+        Message::Results { results }
+    } else {
+        let state = args.state.unwrap_or_default();
+        if State::parse(&state).is_none() {
+            bail!("state {state:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3");
+        }
+        let output = match args.output.as_deref() {
+            Some("-") => {
+                let mut text = String::new();
+                io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the output from standard input")?;
+                text
+            }
+            other => other.unwrap_or_default().to_string(),
+        };
+        Message::Result(Submission {
+            check: args.check.unwrap_or_default(),
+            state,
+            output,
+            ttl_secs: args.ttl,
+            at_ms: now.millis(),
+        })
+    };
     spool::submit(&dir, &message, now)?;
     Ok(ExitCode::SUCCESS)
 }
