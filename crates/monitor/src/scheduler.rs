@@ -332,7 +332,13 @@ impl Scheduler {
             }
         }
         let now = Timestamp::now();
-        self.take_spool(now, on_outcome);
+        // Whatever waits in the spool is taken before stopping (bounded, in case a producer
+        // never stops).
+        for _ in 0..1000 {
+            if !self.take_spool(now, on_outcome) {
+                break;
+            }
+        }
         self.evaluate_heartbeats(now, on_outcome);
         self.write_files(now, true)
     }

@@ -101,7 +101,10 @@ pub fn submit(state_dir: &Path, message: &Message, now: Timestamp) -> Result<Pat
     Ok(done)
 }
 
-/// Takes every complete message, oldest first, deleting each file. Unreadable messages are
+/// Files [`take`] reads at most per call.
+pub const MAX_FILES_PER_TAKE: usize = 10_000;
+
+/// Takes the complete messages (up to [`MAX_FILES_PER_TAKE`]), oldest first, deleting each file. Unreadable messages are
 /// moved to `spool/bad/` and reported by name.
 pub fn take(state_dir: &Path) -> (Vec<Message>, Vec<String>) {
     let dir = spool_dir(state_dir);
@@ -113,6 +116,8 @@ pub fn take(state_dir: &Path) -> (Vec<Message>, Vec<String>) {
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     names.sort();
+    // A flood is taken in slices, oldest first, so one call never holds it all in memory.
+    names.truncate(MAX_FILES_PER_TAKE);
     let mut messages = Vec::new();
     let mut bad = Vec::new();
     for path in names {
