@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// through a staged, verified, reversible pipeline, and proves it all to an auditor.
 ///
 /// Exit codes: 0 success, 1 a check found what it looks for (e.g. a version that does not
-/// satisfy a range), 2 error.
+/// satisfy a range), 2 error. `ward check` and `ward run` follow the monitoring-plugin
+/// convention instead (see `ward check --help`).
 #[derive(Debug, Parser)]
 #[command(name = "ward", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -27,7 +28,7 @@ pub enum Command {
     #[command(subcommand)]
     Version(VersionCommand),
 
-    /// Run monitoring checks: any Nagios / Monitoring-Plugins plugin, or a built-in check.
+    /// Run monitoring checks: Nagios / Monitoring-Plugins plugins, built-in checks, user stories.
     ///
     /// The exit code of `ward check run` is the check's state: 0 OK, 1 WARNING, 2 CRITICAL,
     /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
@@ -110,7 +111,7 @@ pub enum CheckCommand {
     ///
     /// Examples:
     ///   ward check run -- /usr/lib/nagios/plugins/check_load -w 5,4,3 -c 10,8,6
-    ///   ward check run --format json --timeout 10 -- check_tcp -H 127.0.0.1 -p 22
+    ///   ward check run --format json --timeout 10 -- /usr/lib/nagios/plugins/check_tcp -H 127.0.0.1 -p 22
     ///   ward check run --builtin http --url https://shop.example/ --contains Welcome -w 1 -c 3
     ///   ward check run --builtin disk --path /var -w 80 -c 90
     ///   ward check run --story login.toml
@@ -135,6 +136,68 @@ pub enum CheckCommand {
     ///   ward check submit --config /etc/ward/checks.toml backup-report OK 'backup done | size=12GB'
     #[command(verbatim_doc_comment)]
     Submit(SubmitArgs),
+
+    /// Acknowledge a check's current problem: its problem notifications stop.
+    ///
+    /// Not sticky (the default): ends at the next state change. Sticky: ends at recovery.
+    Ack(AckArgs),
+
+    /// Schedule a downtime for a check (fixed, or flexible), or end one early.
+    ///
+    /// Examples:
+    ///   ward check downtime --config checks.toml shop --duration 1h --comment 'kernel update'
+    ///   ward check downtime --config checks.toml shop --start 2026-12-01T02:00:00Z \
+    ///       --duration 4h --flexible 30m --comment 'maintenance window'
+    ///   ward check downtime --config checks.toml --end 3
+    #[command(verbatim_doc_comment)]
+    Downtime(DowntimeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// The check whose problem is acknowledged.
+    pub check: String,
+    /// Why (shown in the status).
+    #[arg(long)]
+    pub comment: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Keep the acknowledgement until the check recovers.
+    #[arg(long)]
+    pub sticky: bool,
+    /// End the acknowledgement after this long (90s, 30m, 4h, 2d).
+    #[arg(long, value_name = "DURATION")]
+    pub expire: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DowntimeArgs {
+    #[command(flatten)]
+    pub place: StateDirArgs,
+    /// The check (not with --end).
+    #[arg(required_unless_present = "end", conflicts_with = "end")]
+    pub check: Option<String>,
+    /// Start (RFC 3339, e.g. 2026-12-01T02:00:00Z; default: now).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Length of the window (90s, 30m, 4h, 2d).
+    #[arg(long, required_unless_present = "end", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Flexible: begins with the first problem inside the window and lasts this long.
+    #[arg(long, value_name = "DURATION")]
+    pub flexible: Option<String>,
+    /// Why (shown in the status).
+    #[arg(long, required_unless_present = "end")]
+    pub comment: Option<String>,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// End the downtime with this id (see `ward check status --format json`) now.
+    #[arg(long, value_name = "ID")]
+    pub end: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +208,9 @@ pub struct ServeArgs {
     /// Output format of the live state changes.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Run every active check once, write the status, print it and exit with the worst state.
+    /// Run every active check once, write the status, print it (a table, or with
+    /// `--format json` the `ward.check-status/1` object as the last line) and exit with the
+    /// worst state.
     #[arg(long, conflicts_with = "duration")]
     pub once: bool,
     /// Stop after this many seconds (default: run until stopped).
@@ -169,13 +234,20 @@ pub struct SubmitArgs {
     /// Seconds this result stays fresh (default: the check's freshness).
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u64>,
+    /// Read many results from standard input, one per line: `CHECK<TAB>STATE<TAB>OUTPUT`
+    /// (`\n` in OUTPUT for further lines), submitted as one batch.
+    #[arg(long, conflicts_with_all = ["check", "state", "output"])]
+    pub batch: bool,
     /// The passive check's name.
-    pub check: String,
+    #[arg(required_unless_present = "batch")]
+    pub check: Option<String>,
     /// OK, WARNING, CRITICAL, UNKNOWN or 0-3.
-    pub state: String,
+    #[arg(required_unless_present = "batch")]
+    pub state: Option<String>,
     /// Plugin-style output (`summary | perfdata`, further lines long output); `-` reads it
     /// from standard input.
-    pub output: String,
+    #[arg(required_unless_present = "batch")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,6 +9,11 @@ mod cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Diagnostics (rejected passive results, killed plugins...) go to standard error;
+    // `WARD_LOG=debug` shows every process ward starts. Secrets are never logged.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cmd::run(args) {
         Ok(code) => code,
         Err(error) => {

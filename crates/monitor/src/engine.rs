@@ -27,6 +27,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::result::CheckResult;
 use crate::state::State;
 use crate::time::{CronSchedule, Timestamp};
@@ -100,7 +102,7 @@ impl Default for CheckConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StateType {
     Soft,
     Hard,
@@ -116,7 +118,7 @@ impl StateType {
 }
 
 /// Icinga 2's flapping ring buffer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flapping {
     changes: [bool; FLAPPING_WINDOW],
     /// Slot the next result is written to (also the oldest result).
@@ -162,7 +164,7 @@ impl Flapping {
 }
 
 /// An operator's "I know, I am on it".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgement {
     pub author: String,
     pub comment: String,
@@ -172,7 +174,7 @@ pub struct Acknowledgement {
 }
 
 /// The live state of one check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckStatus {
     pub state: State,
     pub state_type: StateType,
@@ -274,7 +276,7 @@ pub struct Outcome {
     pub next_check: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DowntimeKind {
     /// Active from start to end.
     Fixed,
@@ -284,7 +286,7 @@ pub enum DowntimeKind {
 }
 
 /// A planned maintenance window for one check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Downtime {
     pub id: u64,
     pub check: String,
@@ -323,6 +325,14 @@ impl RecurringDowntime {
     pub fn is_active(&self, now: Timestamp) -> bool {
         self.schedule.last_at_or_before(now).is_some_and(|start| now < start + self.duration)
     }
+}
+
+/// What [`Engine::snapshot`] keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineState {
+    pub checks: BTreeMap<String, CheckStatus>,
+    pub downtimes: Vec<Downtime>,
+    pub next_id: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -650,6 +660,32 @@ impl Engine {
 
     pub fn downtimes(&self) -> &[Downtime] {
         &self.downtimes
+    }
+
+    /// The live state worth keeping across restarts: every check's status, the scheduled
+    /// (fixed and flexible) downtimes and the id counter. Configuration is not included.
+    pub fn snapshot(&self) -> EngineState {
+        EngineState {
+            checks: self.checks.iter().map(|(n, c)| (n.clone(), c.status.clone())).collect(),
+            downtimes: self.downtimes.clone(),
+            next_id: self.next_id,
+        }
+    }
+
+    /// Restores a snapshot onto the configured checks: statuses of checks that still exist,
+    /// downtimes of checks that still exist. Returns the names that were dropped.
+    pub fn restore(&mut self, state: EngineState) -> Vec<String> {
+        let mut dropped = Vec::new();
+        for (name, status) in state.checks {
+            match self.checks.get_mut(&name) {
+                Some(c) => c.status = status,
+                None => dropped.push(name),
+            }
+        }
+        self.downtimes =
+            state.downtimes.into_iter().filter(|d| self.checks.contains_key(&d.check)).collect();
+        self.next_id = self.next_id.max(state.next_id);
+        dropped
     }
 
     /// Drops fixed and flexible downtimes that can no longer become active.

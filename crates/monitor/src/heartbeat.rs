@@ -56,7 +56,7 @@ pub struct Ping {
 }
 
 /// What ward knows about a job's runs.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeartbeatStatus {
     /// When monitoring of this job began (runs due before are not expected).
     pub since: Timestamp,
@@ -65,7 +65,7 @@ pub struct HeartbeatStatus {
     pub last_finish: Option<Finish>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finish {
     pub at: Timestamp,
     pub success: bool,

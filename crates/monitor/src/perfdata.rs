@@ -13,7 +13,7 @@ use crate::threshold::{parse_number, Range};
 pub const KNOWN_UOMS: [&str; 10] = ["s", "ms", "us", "%", "B", "KB", "MB", "TB", "c", ""];
 
 /// The measured value: a number, or `U` ("the plugin could not determine it").
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PerfValue {
     Number(f64),
     Unknown,
@@ -29,7 +29,7 @@ impl PerfValue {
 }
 
 /// One label's performance data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerfDatum {
     pub label: String,
     pub value: PerfValue,

@@ -10,7 +10,7 @@ use crate::perfdata::{PerfDatum, PerfValue};
 use crate::state::State;
 
 /// The outcome of running one check once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub state: State,
     pub summary: String,

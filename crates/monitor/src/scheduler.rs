@@ -20,10 +20,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Runner};
-use crate::engine::{CheckConfig, Engine, Outcome, StateType};
+use crate::engine::{
+    Acknowledgement, CheckConfig, DowntimeKind, Engine, EngineState, Outcome, StateType,
+};
 use crate::heartbeat::{Heartbeat, HeartbeatStatus};
 use crate::result::{CheckResult, PerfJson};
-use crate::spool::{self, Message};
+use crate::spool::{self, Message, Submission};
 use crate::state::State;
 use crate::time::Timestamp;
 use crate::timeseries::{self, Resolution, Retention, Store};
@@ -71,6 +73,23 @@ pub struct StatusFile {
     pub generated_at: String,
     pub scheduler: SchedulerStats,
     pub checks: Vec<CheckStatusJson>,
+    /// Fixed and flexible downtimes that are active or still to come.
+    #[serde(default)]
+    pub downtimes: Vec<DowntimeJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DowntimeJson {
+    pub id: u64,
+    pub check: String,
+    pub start: String,
+    pub end: String,
+    /// Flexible downtimes: their length once triggered, in seconds.
+    pub flexible_secs: Option<u64>,
+    pub triggered_at: Option<String>,
+    pub active: bool,
+    pub author: String,
+    pub comment: String,
 }
 
 pub const STATUS_SCHEMA: &str = "ward.check-status/1";
@@ -136,7 +155,10 @@ pub struct Scheduler {
     state_dir: PathBuf,
     concurrency: usize,
     due: BTreeMap<String, Timestamp>,
+    /// Checks waiting to run, by due time (a running check is not in it).
+    queue: BTreeSet<(Timestamp, String)>,
     running: BTreeSet<String>,
+    last_trends: Timestamp,
     stats: SchedulerStats,
     latency_sum_ms: f64,
 }
@@ -165,6 +187,18 @@ impl Scheduler {
         for d in config.downtimes {
             engine.schedule_recurring_downtime(&d.check, d.schedule, d.duration, &d.comment)?;
         }
+        let restored = load_state(&config.state_dir);
+        if let Some(state) = restored {
+            let dropped = engine.restore(state.engine);
+            if !dropped.is_empty() {
+                tracing::info!(?dropped, "state of checks no longer configured was dropped");
+            }
+            for (name, status) in state.heartbeats {
+                if let Some((_, s)) = heartbeats.get_mut(&name) {
+                    *s = status;
+                }
+            }
+        }
         engine.start_freshness(now);
         Ok(Scheduler {
             engine,
@@ -174,8 +208,10 @@ impl Scheduler {
             store: Store::new(Retention::default()),
             state_dir: config.state_dir,
             concurrency: config.concurrency,
+            queue: due.iter().map(|(n, t)| (*t, n.clone())).collect(),
             due,
             running: BTreeSet::new(),
+            last_trends: Timestamp(0),
             stats: SchedulerStats { concurrency: config.concurrency, ..SchedulerStats::default() },
             latency_sum_ms: 0.0,
         })
@@ -246,21 +282,13 @@ impl Scheduler {
             if stop {
                 break;
             }
-            // Dispatch what is due, up to the concurrency cap (the rest waits in the queue).
-            let mut due_now: Vec<(Timestamp, String)> = self
-                .due
-                .iter()
-                .filter(|(n, t)| **t <= now && !self.running.contains(*n))
-                .map(|(n, t)| (*t, n.clone()))
-                .collect();
-            due_now.sort();
-            self.stats.queued =
-                due_now.len().saturating_sub(self.concurrency - in_flight.min(self.concurrency));
-            for (due, name) in due_now.into_iter().take(self.concurrency.saturating_sub(in_flight))
-            {
-                if mode == RunMode::Once && !not_yet_run.contains(&name) {
-                    continue;
+            // Dispatch what is due, oldest first, up to the concurrency cap (the rest waits).
+            while in_flight < self.concurrency {
+                let Some((due, _)) = self.queue.first() else { break };
+                if *due > now {
+                    break;
                 }
+                let Some((due, name)) = self.queue.pop_first() else { break };
                 let Some(runner) = self.runners.get(&name) else { continue };
                 let job = Job { name: name.clone(), runner: Arc::clone(runner), due };
                 if job_tx.send(job).is_ok() {
@@ -270,7 +298,7 @@ impl Scheduler {
             }
             self.stats.running = in_flight;
             // Wait for a result until the next due instant (at most 200 ms, to poll the spool).
-            let next_due = self.due.values().min().copied();
+            let next_due = self.queue.first().map(|(t, _)| *t);
             let wait = next_due
                 .map_or(Duration::from_millis(200), |d| d.since(now))
                 .min(Duration::from_millis(200))
@@ -287,7 +315,7 @@ impl Scheduler {
             for d in finished {
                 in_flight = in_flight.saturating_sub(1);
                 not_yet_run.remove(&d.name);
-                self.finish(d, on_outcome);
+                self.finish(d, mode != RunMode::Once, on_outcome);
                 dirty = true;
             }
             let now = Timestamp::now();
@@ -297,16 +325,22 @@ impl Scheduler {
                 on_outcome(&outcome, self.summary_of(&outcome.check));
                 dirty = true;
             }
-            if dirty && now.since(last_write) >= Duration::from_millis(500) {
-                self.write_files(now)?;
+            if dirty && now.since(last_write) >= Duration::from_secs(1) {
+                self.write_files(now, false)?;
                 last_write = now;
                 dirty = false;
             }
         }
         let now = Timestamp::now();
-        self.take_spool(now, on_outcome);
+        // Whatever waits in the spool is taken before stopping (bounded, in case a producer
+        // never stops).
+        for _ in 0..1000 {
+            if !self.take_spool(now, on_outcome) {
+                break;
+            }
+        }
         self.evaluate_heartbeats(now, on_outcome);
-        self.write_files(now)
+        self.write_files(now, true)
     }
 
     fn summary_of(&self, name: &str) -> &str {
@@ -316,7 +350,7 @@ impl Scheduler {
             .map_or("", |r| r.summary.as_str())
     }
 
-    fn finish(&mut self, d: Done, on_outcome: &mut dyn FnMut(&Outcome, &str)) {
+    fn finish(&mut self, d: Done, requeue: bool, on_outcome: &mut dyn FnMut(&Outcome, &str)) {
         self.running.remove(&d.name);
         let latency = d.started.since(d.due).as_secs_f64() * 1000.0;
         self.stats.runs += 1;
@@ -333,6 +367,9 @@ impl Scheduler {
             next_slot(d.finished, config.interval, phase(&d.name, config.interval))
         };
         self.due.insert(d.name.clone(), next);
+        if requeue {
+            self.queue.insert((next, d.name.clone()));
+        }
         on_outcome(&outcome, self.summary_of(&d.name));
     }
 
@@ -345,25 +382,46 @@ impl Scheduler {
         let any = !messages.is_empty();
         for m in messages {
             match m {
-                Message::Result(s) => {
-                    let Some(state) = State::parse(&s.state) else {
-                        tracing::warn!(check = %s.check, state = %s.state, "passive result with an invalid state");
-                        self.stats.rejected_messages += 1;
-                        continue;
+                Message::Result(s) => self.submit(s, now, on_outcome),
+                Message::Results { results } => {
+                    for s in results {
+                        self.submit(s, now, on_outcome);
+                    }
+                }
+                Message::Acknowledge(a) => {
+                    let ack = Acknowledgement {
+                        author: a.author,
+                        comment: a.comment,
+                        sticky: a.sticky,
+                        expires: a.expires_ms.map(Timestamp),
                     };
-                    let result = CheckResult::from_output(state, &s.output, Duration::ZERO);
-                    let at = Timestamp(s.at_ms).min(now);
-                    let ttl = s.ttl_secs.map(Duration::from_secs);
-                    match self.engine.submit_passive(&s.check, result.clone(), ttl, at) {
-                        Ok(outcome) => {
-                            self.stats.passive_results += 1;
-                            self.store.record(&s.check, &result, at);
-                            on_outcome(&outcome, self.summary_of(&s.check));
-                        }
-                        Err(e) => {
-                            tracing::warn!("passive result rejected: {e}");
-                            self.stats.rejected_messages += 1;
-                        }
+                    if let Err(e) = self.engine.acknowledge(&a.check, ack) {
+                        tracing::warn!("acknowledgement rejected: {e}");
+                        self.stats.rejected_messages += 1;
+                    }
+                }
+                Message::Downtime(d) => {
+                    let kind = match d.flexible_secs {
+                        Some(s) => DowntimeKind::Flexible { duration: Duration::from_secs(s) },
+                        None => DowntimeKind::Fixed,
+                    };
+                    let scheduled = self.engine.schedule_downtime(
+                        &d.check,
+                        Timestamp(d.start_ms),
+                        Timestamp(d.end_ms),
+                        kind,
+                        &d.author,
+                        &d.comment,
+                    );
+                    if let Err(e) = scheduled {
+                        tracing::warn!("downtime rejected: {e}");
+                        self.stats.rejected_messages += 1;
+                    }
+                }
+                Message::EndDowntime { id } => {
+                    if let Err(e) = self.engine.remove_downtime(id) {
+                        tracing::warn!("{e}");
+                        self.stats.rejected_messages += 1;
                     }
                 }
                 Message::Heartbeat(ping) => match self.heartbeats.get_mut(&ping.name) {
@@ -379,6 +437,39 @@ impl Scheduler {
             }
         }
         any
+    }
+
+    /// Applies one passive result.
+    fn submit(
+        &mut self,
+        s: Submission,
+        now: Timestamp,
+        on_outcome: &mut dyn FnMut(&Outcome, &str),
+    ) {
+        let Some(state) = State::parse(&s.state) else {
+            tracing::warn!(check = %s.check, state = %s.state, "passive result with an invalid state");
+            self.stats.rejected_messages += 1;
+            return;
+        };
+        if self.engine.status(&s.check).is_none() {
+            tracing::warn!(check = %s.check, "passive result for an undefined check");
+            self.stats.rejected_messages += 1;
+            return;
+        }
+        let result = CheckResult::from_output(state, &s.output, Duration::ZERO);
+        let at = Timestamp(s.at_ms).min(now);
+        let ttl = s.ttl_secs.map(Duration::from_secs);
+        self.store.record(&s.check, &result, at);
+        match self.engine.submit_passive(&s.check, result, ttl, at) {
+            Ok(outcome) => {
+                self.stats.passive_results += 1;
+                on_outcome(&outcome, self.summary_of(&s.check));
+            }
+            Err(e) => {
+                tracing::warn!("passive result rejected: {e}");
+                self.stats.rejected_messages += 1;
+            }
+        }
     }
 
     /// Feeds each heartbeat's evaluation into the engine when it changed.
@@ -443,10 +534,36 @@ impl Scheduler {
             generated_at: now.to_string(),
             scheduler: self.stats.clone(),
             checks,
+            downtimes: self
+                .engine
+                .downtimes()
+                .iter()
+                .map(|d| DowntimeJson {
+                    id: d.id,
+                    check: d.check.clone(),
+                    start: d.start.to_string(),
+                    end: d.end.to_string(),
+                    flexible_secs: match d.kind {
+                        DowntimeKind::Flexible { duration } => Some(duration.as_secs()),
+                        DowntimeKind::Fixed => None,
+                    },
+                    triggered_at: d.triggered_at.map(|t| t.to_string()),
+                    active: d.is_active(now),
+                    author: d.author.clone(),
+                    comment: d.comment.clone(),
+                })
+                .collect(),
         }
     }
 
-    fn write_files(&mut self, now: Timestamp) -> std::io::Result<()> {
+    fn write_files(&mut self, now: Timestamp, last: bool) -> std::io::Result<()> {
+        self.stats.queued = self.queue.iter().take_while(|(t, _)| *t <= now).count();
+        let state = SavedState {
+            schema: STATE_SCHEMA.to_string(),
+            engine: self.engine.snapshot(),
+            heartbeats: self.heartbeats.iter().map(|(n, (_, s))| (n.clone(), s.clone())).collect(),
+        };
+        write_atomic(&self.state_dir.join("state.json"), &serde_json::to_vec(&state)?)?;
         let status = self.status_file(now);
         write_atomic(&self.state_dir.join("status.json"), &serde_json::to_vec_pretty(&status)?)?;
         let mut metrics = timeseries::prometheus(self.engine.checks().map(|(n, _, s)| (n, s)));
@@ -463,8 +580,16 @@ impl Scheduler {
             s.passive_results,
         ));
         write_atomic(&self.state_dir.join("metrics.prom"), metrics.as_bytes())?;
-        self.store.prune(now);
-        write_atomic(&self.state_dir.join("trends.json"), &serde_json::to_vec(&self.trends())?)?;
+        self.engine.prune_downtimes(now);
+        // Rollups change slowly: once a minute is enough (and always on the way out).
+        if now.since(self.last_trends) >= Duration::from_secs(60) || last {
+            self.store.prune(now);
+            write_atomic(
+                &self.state_dir.join("trends.json"),
+                &serde_json::to_vec(&self.trends())?,
+            )?;
+            self.last_trends = now;
+        }
         Ok(())
     }
 
@@ -499,6 +624,35 @@ impl Scheduler {
             out.insert(name.to_string(), serde_json::Value::Object(labels));
         }
         serde_json::json!({"schema": "ward.check-trends/1", "columns": ["start", "min", "max", "mean", "count"], "series": out})
+    }
+}
+
+const STATE_SCHEMA: &str = "ward.check-state/1";
+
+/// What survives a restart of `ward check serve` (`state.json`; internal, not a wire format).
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedState {
+    schema: String,
+    engine: EngineState,
+    heartbeats: BTreeMap<String, HeartbeatStatus>,
+}
+
+/// Loads `state.json`; a missing file is a fresh start, an unreadable one is set aside
+/// (renamed `state.json.bad`) with a warning rather than stopping the monitoring.
+fn load_state(state_dir: &Path) -> Option<SavedState> {
+    let path = state_dir.join("state.json");
+    let bytes = std::fs::read(&path).ok()?;
+    match serde_json::from_slice::<SavedState>(&bytes) {
+        Ok(s) if s.schema == STATE_SCHEMA => Some(s),
+        Ok(s) => {
+            tracing::warn!(path = %path.display(), schema = %s.schema, "unknown state schema; starting fresh");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "unreadable state ({e}); set aside, starting fresh");
+            let _ = std::fs::rename(&path, path.with_extension("json.bad"));
+            None
+        }
     }
 }
 

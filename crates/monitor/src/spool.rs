@@ -31,12 +31,47 @@ pub struct Submission {
     pub at_ms: i64,
 }
 
+/// An operator's acknowledgement of a check's current problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckRequest {
+    pub check: String,
+    pub author: String,
+    pub comment: String,
+    #[serde(default)]
+    pub sticky: bool,
+    #[serde(default)]
+    pub expires_ms: Option<i64>,
+}
+
+/// A downtime to schedule (fixed, or flexible with a duration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DowntimeRequest {
+    pub check: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Flexible: starts with the first problem in the window and lasts this long.
+    #[serde(default)]
+    pub flexible_secs: Option<u64>,
+    pub author: String,
+    pub comment: String,
+}
+
 /// One spooled message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     Result(Submission),
+    /// Many results in one file (`ward check submit --batch`), applied in order.
+    Results {
+        results: Vec<Submission>,
+    },
     Heartbeat(Ping),
+    Acknowledge(AckRequest),
+    Downtime(DowntimeRequest),
+    /// Ends a downtime early (by the id `status.json` lists).
+    EndDowntime {
+        id: u64,
+    },
 }
 
 pub fn spool_dir(state_dir: &Path) -> PathBuf {
@@ -66,7 +101,10 @@ pub fn submit(state_dir: &Path, message: &Message, now: Timestamp) -> Result<Pat
     Ok(done)
 }
 
-/// Takes every complete message, oldest first, deleting each file. Unreadable messages are
+/// Files [`take`] reads at most per call.
+pub const MAX_FILES_PER_TAKE: usize = 10_000;
+
+/// Takes the complete messages (up to [`MAX_FILES_PER_TAKE`]), oldest first, deleting each file. Unreadable messages are
 /// moved to `spool/bad/` and reported by name.
 pub fn take(state_dir: &Path) -> (Vec<Message>, Vec<String>) {
     let dir = spool_dir(state_dir);
@@ -78,6 +116,8 @@ pub fn take(state_dir: &Path) -> (Vec<Message>, Vec<String>) {
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     names.sort();
+    // A flood is taken in slices, oldest first, so one call never holds it all in memory.
+    names.truncate(MAX_FILES_PER_TAKE);
     let mut messages = Vec::new();
     let mut bad = Vec::new();
     for path in names {

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// The state a check reports. The numeric codes are the Monitoring Plugins exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum State {
     Ok,
     Warning,

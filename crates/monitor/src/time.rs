@@ -10,7 +10,20 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -66,6 +79,13 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Parses an RFC 3339 time (`2026-12-01T02:00:00Z`, `2026-12-01T03:00:00+01:00`).
+pub fn parse_rfc3339(text: &str) -> Result<Timestamp, ScheduleError> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| Timestamp::from_utc(&t))
+        .map_err(|e| ScheduleError::Time { text: text.to_string(), reason: e.to_string() })
+}
+
 /// A schedule could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -75,6 +95,8 @@ pub enum ScheduleError {
     TimeZone(String),
     #[error("invalid duration {0:?} (use a number with s, m, h or d, e.g. 90s, 5m, 1h)")]
     Duration(String),
+    #[error("invalid time {text:?}: {reason}")]
+    Time { text: String, reason: String },
 }
 
 /// A cron expression (5 fields, or 6 with seconds) evaluated in an IANA time zone.

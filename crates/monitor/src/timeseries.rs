@@ -13,6 +13,10 @@ use crate::perfdata::PerfValue;
 use crate::result::CheckResult;
 use crate::time::Timestamp;
 
+/// Raw points kept per series at most, whatever the retention (a check every second would
+/// otherwise hold 86,400 points a day).
+pub const MAX_RAW_POINTS: usize = 4096;
+
 /// How long each resolution is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -97,6 +101,11 @@ impl Series {
             return false;
         }
         self.raw.push(Bucket::new(t, v));
+        if self.raw.len() > MAX_RAW_POINTS {
+            // Checks at very short intervals: keep the newest points, the rollups keep the rest.
+            let excess = self.raw.len() - MAX_RAW_POINTS;
+            self.raw.drain(..excess);
+        }
         for (buckets, res) in
             [(&mut self.five, Resolution::FiveMinutes), (&mut self.hour, Resolution::OneHour)]
         {
@@ -254,6 +263,21 @@ mod tests {
         assert_eq!(hour.len(), 3);
         assert_eq!(hour.iter().map(|b| b.count).sum::<u64>(), 120);
         assert_eq!(hour[0].count, 54, "minutes 0..=53 fall in the first hour");
+    }
+
+    #[test]
+    fn raw_points_are_capped_but_rollups_count_everything() {
+        let mut s = Series::default();
+        let n = super::MAX_RAW_POINTS as i64 + 100;
+        for i in 0..n {
+            s.add(at(i), 1.0);
+        }
+        let raw = s.query(Resolution::Raw, at(0), at(n));
+        assert_eq!(raw.len(), super::MAX_RAW_POINTS);
+        assert_eq!(raw[0].start, at(100), "the oldest went first");
+        let total: u64 =
+            s.query(Resolution::FiveMinutes, at(-400), at(n)).iter().map(|b| b.count).sum();
+        assert_eq!(total, n as u64);
     }
 
     #[test]

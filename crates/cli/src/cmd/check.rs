@@ -11,14 +11,15 @@ use ward_monitor::config::{Config, DEFAULT_STATE_DIR};
 use ward_monitor::engine::{NotificationKind, Outcome, Suppressed};
 use ward_monitor::exec::Plugin;
 use ward_monitor::scheduler::{read_status, RunMode, Scheduler, StatusFile};
-use ward_monitor::spool::{self, Message, Submission};
+use ward_monitor::spool::{self, AckRequest, DowntimeRequest, Message, Submission};
 use ward_monitor::story::Story;
+use ward_monitor::time::parse_duration;
 use ward_monitor::time::Timestamp;
 use ward_monitor::{CheckResult, State};
 
 use crate::cli::{
-    BuiltinParams, CheckCommand, CheckRunArgs, OutputFormat, ServeArgs, StateDirArgs, StatusArgs,
-    SubmitArgs,
+    AckArgs, BuiltinParams, CheckCommand, CheckRunArgs, DowntimeArgs, OutputFormat, ServeArgs,
+    StateDirArgs, StatusArgs, SubmitArgs,
 };
 
 pub fn run(command: CheckCommand) -> anyhow::Result<ExitCode> {
@@ -26,6 +27,8 @@ pub fn run(command: CheckCommand) -> anyhow::Result<ExitCode> {
         CheckCommand::Serve(args) => serve(args),
         CheckCommand::Status(args) => status(args),
         CheckCommand::Submit(args) => submit(args),
+        CheckCommand::Ack(args) => ack(args),
+        CheckCommand::Downtime(args) => downtime(args),
         // Like a plugin, `ward check run` reports its own usage errors as UNKNOWN (3), so a
         // monitoring system running it never mistakes one for CRITICAL (2).
         CheckCommand::Run(args) => check_run(args).or_else(|error| {
@@ -304,6 +307,16 @@ fn print_status(file: &StatusFile, format: OutputFormat) -> anyhow::Result<()> {
                     c.summary
                 )?;
             }
+            for d in &file.downtimes {
+                let when = if d.active { "active" } else { "scheduled" };
+                let flexible =
+                    d.flexible_secs.map_or(String::new(), |s| format!(", flexible {s} s"));
+                writeln!(
+                    out,
+                    "downtime {} for {}: {} to {} ({when}{flexible}) by {}: {}",
+                    d.id, d.check, d.start, d.end, d.author, d.comment
+                )?;
+            }
             let s = &file.scheduler;
             writeln!(
                 out,
@@ -325,24 +338,112 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let dir = state_dir(&args.place)?;
-    if State::parse(&args.state).is_none() {
-        anyhow::bail!("state {:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3", args.state);
-    }
-    let output = if args.output == "-" {
-        let mut text = String::new();
-        io::stdin().read_to_string(&mut text).context("reading the output from standard input")?;
-        text
-    } else {
-        args.output
-    };
     let now = Timestamp::now();
-    let message = Message::Result(Submission {
+    let message = if args.batch {
+        let mut text = String::new();
+        io::stdin().read_to_string(&mut text).context("reading results from standard input")?;
+        let mut results = Vec::new();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let mut fields = line.splitn(3, '\t');
+            let (Some(check), Some(state), Some(output)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                bail!("standard input line {}: expected CHECK<TAB>STATE<TAB>OUTPUT", n + 1);
+            };
+            if State::parse(state).is_none() {
+                bail!("standard input line {}: state {state:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3", n + 1);
+            }
+            results.push(Submission {
+                check: check.to_string(),
+                state: state.to_string(),
+                output: output.replace("\\n", "\n"),
+                ttl_secs: args.ttl,
+                at_ms: now.millis(),
+            });
+        }
+        Message::Results { results }
+    } else {
+        let state = args.state.unwrap_or_default();
+        if State::parse(&state).is_none() {
+            bail!("state {state:?}: use OK, WARNING, CRITICAL, UNKNOWN or 0-3");
+        }
+        let output = match args.output.as_deref() {
+            Some("-") => {
+                let mut text = String::new();
+                io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the output from standard input")?;
+                text
+            }
+            other => other.unwrap_or_default().to_string(),
+        };
+        Message::Result(Submission {
+            check: args.check.unwrap_or_default(),
+            state,
+            output,
+            ttl_secs: args.ttl,
+            at_ms: now.millis(),
+        })
+    };
+    spool::submit(&dir, &message, now)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn author(given: Option<String>) -> String {
+    given.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".to_string())
+}
+
+fn ack(args: AckArgs) -> anyhow::Result<ExitCode> {
+    let dir = state_dir(&args.place)?;
+    let now = Timestamp::now();
+    let expires = args.expire.as_deref().map(parse_duration).transpose().context("--expire")?;
+    let message = Message::Acknowledge(AckRequest {
         check: args.check,
-        state: args.state,
-        output,
-        ttl_secs: args.ttl,
-        at_ms: now.millis(),
+        author: author(args.author),
+        comment: args.comment,
+        sticky: args.sticky,
+        expires_ms: expires.map(|d| (now + d).millis()),
     });
     spool::submit(&dir, &message, now)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn downtime(args: DowntimeArgs) -> anyhow::Result<ExitCode> {
+    let dir = state_dir(&args.place)?;
+    let now = Timestamp::now();
+    let message = if let Some(id) = args.end {
+        Message::EndDowntime { id }
+    } else {
+        let start = match &args.start {
+            None => now,
+            Some(text) => {
+                let t = chrono_parse(text).with_context(|| {
+                    format!("--start {text:?}: expected RFC 3339, e.g. 2026-12-01T02:00:00Z")
+                })?;
+                Timestamp(t)
+            }
+        };
+        let length =
+            parse_duration(args.duration.as_deref().unwrap_or_default()).context("--duration")?;
+        if length.is_zero() {
+            bail!("--duration must be more than 0");
+        }
+        let flexible =
+            args.flexible.as_deref().map(parse_duration).transpose().context("--flexible")?;
+        Message::Downtime(DowntimeRequest {
+            check: args.check.unwrap_or_default(),
+            start_ms: start.millis(),
+            end_ms: (start + length).millis(),
+            flexible_secs: flexible.map(|d| d.as_secs().max(1)),
+            author: author(args.author),
+            comment: args.comment.unwrap_or_default(),
+        })
+    };
+    spool::submit(&dir, &message, now)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time.
+fn chrono_parse(text: &str) -> anyhow::Result<i64> {
+    Ok(ward_monitor::time::parse_rfc3339(text)?.millis())
 }
