@@ -311,3 +311,52 @@ fn osv_schema_invalid_samples_are_rejected_naming_file_and_field() {
     // GitHub's own advisory format is not OSV.
     rejected(&osv_schema("tools/ghsa/testdata/withdrawn.json"), "references[0]");
 }
+
+/// The Debian 12 host's security suite index: every (source, version) becomes a fact, and
+/// checked against the host's dpkg status they flag 82 binary packages: the 81 apt listed as
+/// upgradable from the security suite, plus openssh-client, whose security update (deb12u9)
+/// apt takes from the newer point release instead (deb12u10 in bookworm main).
+#[test]
+fn debian_security_suite_facts_match_the_hosts_pending_upgrades() {
+    use ward_version::{Scheme, Version};
+    let dir = data_dir().join("../real-inputs/debian-bookworm");
+    let path = dir.join("Packages.bookworm-security.main.amd64");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(feed::detect(&path.to_string_lossy(), &bytes), Some(Format::DebianSecurity));
+    let parsed = feed::parse(Format::DebianSecurity, &path.to_string_lossy(), &bytes);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(per_ecosystem(&parsed).keys().collect::<Vec<_>>(), ["Debian:12"]);
+    // binary name → newest version in the security suite (source version of its record)
+    let mut fixed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &parsed.records {
+        let a = &r.affected[0];
+        let version = a.ranges[0].events[1].version().to_string();
+        for b in a.database_specific.as_ref().unwrap()["binaries"].as_array().unwrap() {
+            fixed.entry(b.as_str().unwrap().to_string()).or_default().push(version.clone());
+        }
+    }
+    let status = std::fs::read_to_string(dir.join("dpkg-status")).unwrap();
+    let mut upgradable = 0;
+    for stanza in status.split("\n\n") {
+        let field = |name: &str| {
+            stanza.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+        };
+        let (Some(package), Some(version)) = (field("Package"), field("Version")) else { continue };
+        if !field("Status").is_some_and(|s| s.ends_with(" installed")) {
+            continue;
+        }
+        let source_version = field("Source")
+            .and_then(|s| s.split_once(" (").map(|(_, v)| v.trim_end_matches(')').to_string()))
+            .unwrap_or_else(|| version.to_string());
+        let installed = Version::parse(Scheme::Dpkg, &source_version).unwrap();
+        if fixed.get(package).is_some_and(|vs| {
+            vs.iter().any(|v| {
+                Version::parse(Scheme::Dpkg, v).unwrap().compare(&installed)
+                    == Ok(std::cmp::Ordering::Greater)
+            })
+        }) {
+            upgradable += 1;
+        }
+    }
+    assert_eq!(upgradable, 82);
+}
