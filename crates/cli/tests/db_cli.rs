@@ -74,8 +74,10 @@ fn imports_every_shared_feed_with_the_expected_counts() {
         "alpine-secdb-2020",
         "rustsec-toml",
     ];
-    let paths: Vec<String> =
+    let mut paths: Vec<String> =
         feeds.iter().map(|f| root.join(f).to_string_lossy().into_owned()).collect();
+    let debian = root.join("../real-inputs/debian-bookworm/Packages.bookworm-security.main.amd64");
+    paths.push(debian.to_string_lossy().into_owned());
     let mut args = vec!["import"];
     args.extend(paths.iter().map(String::as_str));
     let o = ward(dir.path(), &args);
@@ -93,6 +95,8 @@ fn imports_every_shared_feed_with_the_expected_counts() {
     assert_eq!(e["PyPI"], 2661);
     assert_eq!(e["Packagist"], 1592);
     assert_eq!(e["npm"], 467);
+    // One fact per (source package, version) in the security suite.
+    assert_eq!(e["Debian:12"], 408);
     assert_eq!(e["Alpine:v3.10"].as_u64().map(|n| n > 100), Some(true));
     // The OSV export has one id more than the TOML sources of the same day (RUSTSEC-2025-0000);
     // the TOML sources add 20 advisories about the Rust toolchain itself.
