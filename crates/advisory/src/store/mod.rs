@@ -50,7 +50,7 @@ pub enum StoreError {
     Layout { path: PathBuf, found: String },
     #[error("advisory index {path}: record {id} is damaged: {reason}")]
     Damaged { path: PathBuf, id: String, reason: String },
-    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, KEV JSON, EPSS CSV)")]
+    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, Debian security-suite Packages, KEV JSON, EPSS CSV)")]
     UnknownFormat { path: PathBuf },
 }
 
