@@ -215,3 +215,19 @@ fn a_corrupt_index_is_an_error_not_a_panic() {
     assert!(report.update.previous_dropped.is_some());
     assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().records, 1);
 }
+
+#[test]
+fn concurrent_updates_never_drop_each_others_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = all_fixture_feeds();
+    std::thread::scope(|scope| {
+        for feed in &feeds {
+            let dir = dir.path();
+            scope.spawn(move || {
+                store::import_paths(dir, std::slice::from_ref(feed), 1_700_000_000, &mut |_, _| {})
+                    .expect("import succeeds")
+            });
+        }
+    });
+    assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().feeds.len(), feeds.len());
+}

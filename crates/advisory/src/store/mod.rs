@@ -224,21 +224,6 @@ impl Index {
         }
     }
 
-    /// The ids of the records affecting a package, without decoding them.
-    pub fn lookup_ids(&self, ecosystem: &str, name: &str) -> Result<Vec<String>, StoreError> {
-        let (base, _) = ecosystem_key(ecosystem);
-        let key = crate::name::normalize(&base, name);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT DISTINCT r.id FROM packages p JOIN records r ON r.rid = p.rid \
-                 WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY r.id",
-            )
-            .map_err(self.err())?;
-        let rows = stmt.query_map(params![base, key], |r| r.get(0)).map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
-    }
-
     /// Records whose id or one of whose aliases is `id` (case-insensitive): a CVE finds the
     /// GHSA, RUSTSEC, PYSEC... records that name it.
     pub fn by_id(&self, id: &str) -> Result<Vec<Record>, StoreError> {
