@@ -55,6 +55,12 @@ fn every_fixture_feed_imports_and_answers() {
     assert_eq!(index.lookup("Alpine", "openssl").unwrap().len(), 2);
     assert!(index.lookup("Alpine:v3.11", "openssl").unwrap().is_empty());
     assert!(index.lookup("Go", "nothing").unwrap().is_empty());
+    assert_eq!(
+        index.lookup_ids("pypi", "django").unwrap(),
+        ["GHSA-2gwj-7jmv-h26r", "PYSEC-2022-213"]
+    );
+    assert_eq!(index.lookup_ids("Alpine:v3.10", "OpenSSL").unwrap().len(), 2);
+    assert!(index.lookup_ids("Alpine:v3.9", "openssl").unwrap().is_empty());
 
     // Any id or alias finds every record that names it.
     assert_eq!(

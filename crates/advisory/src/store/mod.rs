@@ -111,10 +111,17 @@ pub struct PackageHit {
 }
 
 /// An open, read-only advisory index.
-#[derive(Debug)]
 pub struct Index {
     path: PathBuf,
     conn: Connection,
+    /// One zstd context and one buffer for every decode (a lookup allocates only the records).
+    decoder: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 /// `file:` URI of a path for SQLite, with the characters URIs reserve escaped.
@@ -159,7 +166,15 @@ impl Index {
             .optional()
             .map_err(StoreError::sqlite(path))?;
         match found {
-            Some(f) if f == LAYOUT_VERSION => Ok(Index { path: path.to_path_buf(), conn }),
+            Some(f) if f == LAYOUT_VERSION => {
+                let decompressor = zstd::bulk::Decompressor::new()
+                    .map_err(|e| StoreError::io(path, "starting zstd", e))?;
+                Ok(Index {
+                    path: path.to_path_buf(),
+                    conn,
+                    decoder: std::cell::RefCell::new((decompressor, Vec::new())),
+                })
+            }
             other => Err(StoreError::Layout {
                 path: path.to_path_buf(),
                 found: other.unwrap_or_else(|| "(none)".into()),
@@ -181,9 +196,18 @@ impl Index {
             id: id.to_string(),
             reason,
         };
-        let json =
-            zstd::bulk::decompress(blob, build::MAX_RECORD).map_err(|e| damaged(e.to_string()))?;
-        serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))
+        let size = zstd::zstd_safe::get_frame_content_size(blob)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= build::MAX_RECORD)
+            .ok_or_else(|| damaged("no valid zstd frame size".to_string()))?;
+        let mut decoder = self.decoder.borrow_mut();
+        let (decompressor, buffer) = &mut *decoder;
+        buffer.clear();
+        buffer.reserve(size);
+        decompressor.decompress_to_buffer(blob, buffer).map_err(|e| damaged(e.to_string()))?;
+        serde_json::from_slice(buffer).map_err(|e| damaged(e.to_string()))
     }
 
     fn records_where(
@@ -222,6 +246,23 @@ impl Index {
                 &[&base, &key, &release],
             ),
         }
+    }
+
+    /// The ids of the records affecting a package (same key rules as [`Index::lookup`]), without
+    /// decoding the records: what a matcher needs first; it decodes only the candidates.
+    pub fn lookup_ids(&self, ecosystem: &str, name: &str) -> Result<Vec<String>, StoreError> {
+        let (base, release) = ecosystem_key(ecosystem);
+        let key = crate::name::normalize(&base, name);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT r.id FROM packages p JOIN records r ON r.rid = p.rid \
+                 WHERE p.ecosystem = ?1 AND p.name = ?2 AND (?3 IS NULL OR p.release = ?3) \
+                 ORDER BY r.id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt.query_map(params![base, key, release], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
     /// Records whose id or one of whose aliases is `id` (case-insensitive): a CVE finds the
