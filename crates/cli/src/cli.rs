@@ -44,10 +44,10 @@ pub struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Import feeds from files, directories or zip archives (the format is detected).
+    /// Import feeds from files, directories, zip archives or URLs (the format is detected).
     ///
-    /// Each PATH becomes one feed, named by its absolute path; importing it again replaces
-    /// that feed's data. Readable formats: OSV JSON and YAML records (single files or
+    /// Each PATH becomes one feed, named by its absolute path (a URL by itself); importing it
+    /// again replaces that feed's data, and `ward db update` re-reads it from there. Readable formats: OSV JSON and YAML records (single files or
     /// folders), zips in osv.dev's all.zip layout, FriendsOfPHP security-advisories YAML,
     /// Node.js security WG npm JSON, Alpine secdb YAML/JSON, RustSec advisories (TOML front
     /// matter), Debian/Ubuntu security-suite apt `Packages` files (named after their suite,
@@ -58,6 +58,7 @@ pub enum DbCommand {
     /// Examples:
     ///   ward db import ../shared/data/advisories/rustsec-osv
     ///   ward db import all.zip known_exploited_vulnerabilities.json epss_scores.csv
+    ///   ward db import https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip
     #[command(verbatim_doc_comment)]
     Import(DbImportArgs),
 
@@ -93,9 +94,9 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct DbImportArgs {
-    /// Files, directories or zip archives to import.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<std::path::PathBuf>,
+    /// Files, directories or zip archives to import: paths, file:// or http(s):// URLs.
+    #[arg(required = true, value_name = "PATH|URL")]
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -397,6 +397,15 @@ fn update_over_http_uses_etags_and_keeps_good_data_when_a_download_is_corrupt() 
     assert!(text(&o.stdout).contains("checksum mismatch"), "{}", text(&o.stdout));
     assert_eq!(json(dir.path(), &["status", "--format", "json"])["ecosystems"]["crates.io"], 200);
 
+    // `ward db import URL` registers the feed too; the next update sends its ETag.
+    let other = tempfile::tempdir().unwrap();
+    server.put("/go/all.zip", osv_zip(&shared().join("golang-osv/data/osv"), 20), "\"g1\"");
+    let go_url = format!("{}/go/all.zip", server.url);
+    let before = server.full_responses.load(Ordering::SeqCst);
+    assert!(ok(other.path(), &["import", &go_url]).contains("20 records"));
+    assert!(ok(other.path(), &["update"]).contains(&format!("{go_url}: unchanged")));
+    assert_eq!(server.full_responses.load(Ordering::SeqCst), before + 1);
+
     // With the right checksum the new data lands and the failure clears.
     server.put("/crates.io/all.zip.sha256", sha256_line(&bigger), "\"s2\"");
     let out = ok(dir.path(), &["update"]);
