@@ -2,7 +2,8 @@
 //!
 //! - [`model`]: the OSV 1.7 record every feed becomes ([`model::Record`]).
 //! - [`feed`]: pure importers, bytes in, records and errors out (OSV JSON/YAML/zip,
-//!   FriendsOfPHP, Node security WG, Alpine secdb, RustSec, Debian security suites, KEV, EPSS).
+//!   FriendsOfPHP, Node security WG, Alpine secdb, RustSec, Debian security suites and
+//!   tracker, KEV, EPSS).
 //! - [`name`]: package-name normalization per ecosystem, the index key.
 //! - [`store`]: **the IO edge**: reading files and directories, building the index file and
 //!   swapping it in atomically, opening and querying it.

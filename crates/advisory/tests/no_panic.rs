@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use ward_advisory::feed::{self, Format};
 
-const FORMATS: [Format; 10] = [
+const FORMATS: [Format; 11] = [
     Format::OsvJson,
     Format::OsvYaml,
     Format::OsvZip,
@@ -15,6 +15,7 @@ const FORMATS: [Format; 10] = [
     Format::Kev,
     Format::EpssCsv,
     Format::DebianSecurity,
+    Format::DebianTracker,
 ];
 
 /// One real-shaped input per format (the zip is built from the OSV fixture).
@@ -37,18 +38,19 @@ fn seeds() -> Vec<(Format, Vec<u8>)> {
         (Format::Kev, read("known_exploited_vulnerabilities.json")),
         (Format::EpssCsv, read("epss_scores.csv")),
         (Format::DebianSecurity, read("Packages.bookworm-security.main.amd64")),
+        (Format::DebianTracker, read("debian-tracker.json")),
     ]
 }
 
 proptest! {
     #[test]
-    fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), which in 0usize..10) {
+    fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), which in 0usize..11) {
         let _ = feed::parse(FORMATS[which], "v3.10/bookworm-security/y/z.yaml", &bytes);
         let _ = feed::detect("x.json", &bytes);
     }
 
     #[test]
-    fn mutated_real_inputs(which in 0usize..10, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+    fn mutated_real_inputs(which in 0usize..11, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
         let seeds = seeds();
         let (format, mut bytes) = seeds[which].clone();
         for (at, byte) in edits {

@@ -30,6 +30,8 @@ fn all_fixture_feeds() -> Vec<PathBuf> {
         f.join("rustsec"),
         f.join("known_exploited_vulnerabilities.json"),
         f.join("epss_scores.csv"),
+        f.join("debian-tracker.json"),
+        f.join("Packages.bookworm-security.main.amd64"),
     ]
 }
 
@@ -84,7 +86,17 @@ fn every_fixture_feed_imports_and_answers() {
     assert_eq!(status.ecosystems.get("PyPI"), Some(&2));
     assert_eq!(status.ecosystems.get("Alpine:v3.10"), Some(&2));
     assert_eq!(status.ecosystems.get("Bitnami"), Some(&1));
-    assert_eq!(status.feeds.len(), 8);
+    assert_eq!(status.feeds.len(), 10);
+    // Debian: the tracker's CVE and the security suite's update, both on the source package.
+    assert_eq!(ids(&index.by_id("CVE-2024-0727").unwrap()), ["DEBIAN-CVE-2024-0727"]);
+    assert_eq!(
+        ids(&index.lookup("Debian:12", "openssl").unwrap()),
+        [
+            "DEBIAN-CVE-2024-0727",
+            "DEBIAN-SECURITY-UPDATE:bookworm-security:openssl:3.0.15-1~deb12u1"
+        ]
+    );
+    assert_eq!(ids(&index.lookup("Debian:11", "openssl").unwrap()), ["DEBIAN-CVE-2024-0727"]);
     assert_eq!((status.kev, status.epss), (1, 2));
 }
 

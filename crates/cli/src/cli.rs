@@ -51,7 +51,8 @@ pub enum DbCommand {
     /// folders), zips in osv.dev's all.zip layout, FriendsOfPHP security-advisories YAML,
     /// Node.js security WG npm JSON, Alpine secdb YAML/JSON, RustSec advisories (TOML front
     /// matter), Debian/Ubuntu security-suite apt `Packages` files (named after their suite,
-    /// e.g. Packages.bookworm-security.main.amd64), CISA KEV JSON and EPSS CSV. Files that are not advisories (READMEs, licenses)
+    /// e.g. Packages.bookworm-security.main.amd64), the Debian security tracker's JSON dump,
+    /// CISA KEV JSON and EPSS CSV. Files that are not advisories (READMEs, licenses)
     /// are skipped. Rejected records are listed with their file and field, the rest is
     /// imported, and the command exits 2.
     ///

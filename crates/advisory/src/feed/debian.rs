@@ -33,6 +33,14 @@ const CODENAMES: &[(&str, EcosystemKind, &str)] = &[
     ("questing", EcosystemKind::Ubuntu, "25.10"),
 ];
 
+/// The OSV ecosystem of a Debian or Ubuntu codename (`bookworm` → `Debian:12`).
+pub fn release_of(codename: &str) -> Option<Ecosystem> {
+    CODENAMES
+        .iter()
+        .find(|(c, _, _)| *c == codename)
+        .map(|(_, kind, release)| Ecosystem::with_release(*kind, release))
+}
+
 /// Whether a file looks like an apt `Packages` index.
 pub fn looks_like_packages(path: &str, head: &str) -> bool {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
@@ -65,10 +73,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         );
     };
     let codename = suite.trim_end_matches("-security");
-    let ecosystem = match CODENAMES.iter().find(|(c, _, _)| *c == codename) {
-        Some((_, kind, release)) => Ecosystem::with_release(*kind, release),
-        None => Ecosystem::new(EcosystemKind::Debian),
-    };
+    let ecosystem = release_of(codename).unwrap_or_else(|| Ecosystem::new(EcosystemKind::Debian));
     let mut errors = Vec::new();
     // (source, version) → binaries
     let mut updates: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();

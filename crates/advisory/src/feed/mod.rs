@@ -13,6 +13,7 @@ pub mod alpine;
 pub mod archive;
 mod comparators;
 pub mod debian;
+pub mod debian_tracker;
 pub mod enrichment;
 pub mod npm;
 pub mod osv;
@@ -81,6 +82,8 @@ pub enum Format {
     RustsecToml,
     /// Debian/Ubuntu security suite apt `Packages` index.
     DebianSecurity,
+    /// The Debian security tracker's JSON dump.
+    DebianTracker,
     /// CISA Known Exploited Vulnerabilities catalogue JSON.
     Kev,
     /// FIRST EPSS scores CSV.
@@ -98,6 +101,7 @@ impl Format {
             Format::AlpineSecdb => "alpine-secdb",
             Format::RustsecToml => "rustsec-toml",
             Format::DebianSecurity => "apt-security-packages",
+            Format::DebianTracker => "debian-tracker-json",
             Format::Kev => "cisa-kev-json",
             Format::EpssCsv => "epss-csv",
         }
@@ -130,6 +134,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         }
         if t.contains("\"catalogVersion\"") || t.contains("\"cveID\"") {
             return Some(Format::Kev);
+        }
+        if debian_tracker::looks_like_tracker(t) {
+            return Some(Format::DebianTracker);
         }
         if t.contains("\"distroversion\"") && t.contains("\"packages\"") {
             return Some(Format::AlpineSecdb);
@@ -170,6 +177,7 @@ pub fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::AlpineSecdb => alpine::parse(path, bytes),
         Format::RustsecToml => rustsec::parse(path, bytes),
         Format::DebianSecurity => debian::parse(path, bytes),
+        Format::DebianTracker => debian_tracker::parse(path, bytes),
         Format::Kev => enrichment::parse_kev(path, bytes),
         Format::EpssCsv => enrichment::parse_epss(path, bytes),
     }

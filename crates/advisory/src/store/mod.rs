@@ -52,7 +52,7 @@ pub enum StoreError {
     Damaged { path: PathBuf, id: String, reason: String },
     #[error(transparent)]
     Fetch(Box<fetch::FetchError>),
-    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, Debian security-suite Packages, KEV JSON, EPSS CSV)")]
+    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, Debian security-suite Packages and tracker JSON, KEV JSON, EPSS CSV)")]
     UnknownFormat { path: PathBuf },
 }
 
