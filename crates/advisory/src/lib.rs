@@ -1,6 +1,8 @@
 //! Advisory feeds normalized into one model, and the local advisory index.
 //!
 //! - [`model`]: the OSV 1.7 record every feed becomes ([`model::Record`]).
+//! - [`affects`]: whether a version lies in an `affected[]` entry, exactly (native constraints
+//!   first, then OSV ranges).
 //! - [`feed`]: pure importers, bytes in, records and errors out (OSV JSON/YAML/zip,
 //!   FriendsOfPHP, Node security WG, Alpine secdb, RustSec, Debian security suites and
 //!   tracker, KEV, EPSS).
@@ -10,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod affects;
 pub mod feed;
 pub mod model;
 pub mod name;

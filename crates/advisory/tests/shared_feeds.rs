@@ -360,3 +360,63 @@ fn debian_security_suite_facts_match_the_hosts_pending_upgrades() {
     }
     assert_eq!(upgradable, 82);
 }
+
+/// Every imported range means what it says under ward-version's orderings: in every
+/// single-interval ECOSYSTEM/SEMVER range of the shared OSV feeds and of the converted native
+/// feeds, evaluated alone, the `fixed` version is not affected and the `introduced` one is.
+#[test]
+fn fixed_versions_are_not_affected_and_introduced_ones_are() {
+    use ward_advisory::affects::affects;
+    use ward_advisory::model::RangeEvent;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for feed_name in [
+        "rustsec-osv",
+        "golang-osv",
+        "pypa-osv-yaml",
+        "friendsofphp",
+        "alpine-secdb-2020",
+        "rustsec-toml",
+    ] {
+        let (_, parsed) = import(feed_name);
+        for record in &parsed.records {
+            for affected in &record.affected {
+                for range in affected.ranges.iter().filter(|r| r.kind != "GIT") {
+                    // A single interval keeps the check independent of overlapping intervals.
+                    if range.events.len() != 2 {
+                        continue;
+                    }
+                    for event in &range.events {
+                        let (version, expect) = match event {
+                            RangeEvent::Introduced(v) if v != "0" && !v.ends_with("-0") => {
+                                (v, true)
+                            }
+                            RangeEvent::Fixed(v) => (v, false),
+                            _ => continue,
+                        };
+                        checked += 1;
+                        let single = ward_advisory::model::Affected {
+                            ranges: vec![range.clone()],
+                            versions: Vec::new(),
+                            database_specific: None,
+                            ..affected.clone()
+                        };
+                        match affects(&single, version) {
+                            Ok(got) if got == expect => {}
+                            other => {
+                                failures.push(format!("{} {}: {other:?}", record.id, event.name()))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "checked {checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures[..failures.len().min(10)].join("\n")
+    );
+}
