@@ -66,6 +66,9 @@ fn bench_open_and_lookup(c: &mut Criterion, dir: &Path) {
     c.bench_function("lookup crates.io tokio (records decoded)", |b| {
         b.iter(|| black_box(index.lookup("crates.io", "tokio").expect("lookup")))
     });
+    c.bench_function("lookup ids PyPI django", |b| {
+        b.iter(|| black_box(index.lookup_ids("PyPI", "django").expect("lookup")))
+    });
     c.bench_function("lookup miss", |b| {
         b.iter(|| black_box(index.lookup("npm", "no-such-package").expect("lookup")))
     });
@@ -90,7 +93,15 @@ fn latency_report(dir: &Path) {
         records += found.len();
     }
     times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    let mut id_times: Vec<Duration> = Vec::with_capacity(keys.len());
+    for (ecosystem, name) in &keys {
+        let start = Instant::now();
+        black_box(index.lookup_ids(ecosystem, name).expect("lookup ids"));
+        id_times.push(start.elapsed());
+    }
+    id_times.sort();
+    let pct = |v: &[Duration], q: f64| v[((v.len() as f64 - 1.0) * q) as usize];
+    let at = |q: f64| pct(&times, q);
     let mut opens: Vec<Duration> = (0..50)
         .map(|_| {
             let start = Instant::now();
@@ -102,7 +113,18 @@ fn latency_report(dir: &Path) {
     let size = std::fs::metadata(Index::path_in(dir)).expect("index file").len();
     println!("\nadvisory index figures");
     println!("  package keys looked up: {} ({records} records decoded)", keys.len());
-    println!("  lookup latency: p50 {:?}, p99 {:?}, max {:?}", at(0.50), at(0.99), at(1.0));
+    println!(
+        "  lookup (ids, no decode): p50 {:?}, p99 {:?}, max {:?}",
+        pct(&id_times, 0.50),
+        pct(&id_times, 0.99),
+        pct(&id_times, 1.0)
+    );
+    println!(
+        "  lookup (every record decoded): p50 {:?}, p99 {:?}, max {:?}",
+        at(0.50),
+        at(0.99),
+        at(1.0)
+    );
     println!("  open: median {:?}, max {:?}", opens[opens.len() / 2], opens[opens.len() - 1]);
     println!("  index size: {size} bytes ({:.1} MiB)", size as f64 / (1024.0 * 1024.0));
 }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use ward_advisory::feed::{self, Format};
 
-const FORMATS: [Format; 9] = [
+const FORMATS: [Format; 11] = [
     Format::OsvJson,
     Format::OsvYaml,
     Format::OsvZip,
@@ -14,6 +14,8 @@ const FORMATS: [Format; 9] = [
     Format::RustsecToml,
     Format::Kev,
     Format::EpssCsv,
+    Format::DebianSecurity,
+    Format::DebianTracker,
 ];
 
 /// One real-shaped input per format (the zip is built from the OSV fixture).
@@ -35,25 +37,27 @@ fn seeds() -> Vec<(Format, Vec<u8>)> {
         (Format::RustsecToml, read("rustsec/crates/badge/RUSTSEC-2022-0057.md")),
         (Format::Kev, read("known_exploited_vulnerabilities.json")),
         (Format::EpssCsv, read("epss_scores.csv")),
+        (Format::DebianSecurity, read("Packages.bookworm-security.main.amd64")),
+        (Format::DebianTracker, read("debian-tracker.json")),
     ]
 }
 
 proptest! {
     #[test]
-    fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), which in 0usize..9) {
-        let _ = feed::parse(FORMATS[which], "v3.10/x/y/z.yaml", &bytes);
+    fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), which in 0usize..11) {
+        let _ = feed::parse(FORMATS[which], "v3.10/bookworm-security/y/z.yaml", &bytes);
         let _ = feed::detect("x.json", &bytes);
     }
 
     #[test]
-    fn mutated_real_inputs(which in 0usize..9, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+    fn mutated_real_inputs(which in 0usize..11, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
         let seeds = seeds();
         let (format, mut bytes) = seeds[which].clone();
         for (at, byte) in edits {
             let i = at % bytes.len();
             bytes[i] = byte;
         }
-        let parsed = feed::parse(format, "fuzz/drupal/core/x.yaml", &bytes);
+        let parsed = feed::parse(format, "fuzz/bookworm-security/drupal/core/x.yaml", &bytes);
         // Whatever survives is a record the schema rules accept.
         for record in &parsed.records {
             prop_assert!(!record.id.is_empty());

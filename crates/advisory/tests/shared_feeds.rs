@@ -311,3 +311,112 @@ fn osv_schema_invalid_samples_are_rejected_naming_file_and_field() {
     // GitHub's own advisory format is not OSV.
     rejected(&osv_schema("tools/ghsa/testdata/withdrawn.json"), "references[0]");
 }
+
+/// The Debian 12 host's security suite index: every (source, version) becomes a fact, and
+/// checked against the host's dpkg status they flag 82 binary packages: the 81 apt listed as
+/// upgradable from the security suite, plus openssh-client, whose security update (deb12u9)
+/// apt takes from the newer point release instead (deb12u10 in bookworm main).
+#[test]
+fn debian_security_suite_facts_match_the_hosts_pending_upgrades() {
+    use ward_version::{Scheme, Version};
+    let dir = data_dir().join("../real-inputs/debian-bookworm");
+    let path = dir.join("Packages.bookworm-security.main.amd64");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(feed::detect(&path.to_string_lossy(), &bytes), Some(Format::DebianSecurity));
+    let parsed = feed::parse(Format::DebianSecurity, &path.to_string_lossy(), &bytes);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(per_ecosystem(&parsed).keys().collect::<Vec<_>>(), ["Debian:12"]);
+    // binary name → newest version in the security suite (source version of its record)
+    let mut fixed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &parsed.records {
+        let a = &r.affected[0];
+        let version = a.ranges[0].events[1].version().to_string();
+        for b in a.database_specific.as_ref().unwrap()["binaries"].as_array().unwrap() {
+            fixed.entry(b.as_str().unwrap().to_string()).or_default().push(version.clone());
+        }
+    }
+    let status = std::fs::read_to_string(dir.join("dpkg-status")).unwrap();
+    let mut upgradable = 0;
+    for stanza in status.split("\n\n") {
+        let field = |name: &str| {
+            stanza.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+        };
+        let (Some(package), Some(version)) = (field("Package"), field("Version")) else { continue };
+        if !field("Status").is_some_and(|s| s.ends_with(" installed")) {
+            continue;
+        }
+        let source_version = field("Source")
+            .and_then(|s| s.split_once(" (").map(|(_, v)| v.trim_end_matches(')').to_string()))
+            .unwrap_or_else(|| version.to_string());
+        let installed = Version::parse(Scheme::Dpkg, &source_version).unwrap();
+        if fixed.get(package).is_some_and(|vs| {
+            vs.iter().any(|v| {
+                Version::parse(Scheme::Dpkg, v).unwrap().compare(&installed)
+                    == Ok(std::cmp::Ordering::Greater)
+            })
+        }) {
+            upgradable += 1;
+        }
+    }
+    assert_eq!(upgradable, 82);
+}
+
+/// Every imported range means what it says under ward-version's orderings: in every
+/// single-interval ECOSYSTEM/SEMVER range of the shared OSV feeds and of the converted native
+/// feeds, evaluated alone, the `fixed` version is not affected and the `introduced` one is.
+#[test]
+fn fixed_versions_are_not_affected_and_introduced_ones_are() {
+    use ward_advisory::affects::affects;
+    use ward_advisory::model::RangeEvent;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for feed_name in [
+        "rustsec-osv",
+        "golang-osv",
+        "pypa-osv-yaml",
+        "friendsofphp",
+        "alpine-secdb-2020",
+        "rustsec-toml",
+    ] {
+        let (_, parsed) = import(feed_name);
+        for record in &parsed.records {
+            for affected in &record.affected {
+                for range in affected.ranges.iter().filter(|r| r.kind != "GIT") {
+                    // A single interval keeps the check independent of overlapping intervals.
+                    if range.events.len() != 2 {
+                        continue;
+                    }
+                    for event in &range.events {
+                        let (version, expect) = match event {
+                            RangeEvent::Introduced(v) if v != "0" && !v.ends_with("-0") => {
+                                (v, true)
+                            }
+                            RangeEvent::Fixed(v) => (v, false),
+                            _ => continue,
+                        };
+                        checked += 1;
+                        let single = ward_advisory::model::Affected {
+                            ranges: vec![range.clone()],
+                            versions: Vec::new(),
+                            database_specific: None,
+                            ..affected.clone()
+                        };
+                        match affects(&single, version) {
+                            Ok(got) if got == expect => {}
+                            other => {
+                                failures.push(format!("{} {}: {other:?}", record.id, event.name()))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000, "checked {checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures[..failures.len().min(10)].join("\n")
+    );
+}

@@ -30,6 +30,8 @@ fn all_fixture_feeds() -> Vec<PathBuf> {
         f.join("rustsec"),
         f.join("known_exploited_vulnerabilities.json"),
         f.join("epss_scores.csv"),
+        f.join("debian-tracker.json"),
+        f.join("Packages.bookworm-security.main.amd64"),
     ]
 }
 
@@ -55,6 +57,12 @@ fn every_fixture_feed_imports_and_answers() {
     assert_eq!(index.lookup("Alpine", "openssl").unwrap().len(), 2);
     assert!(index.lookup("Alpine:v3.11", "openssl").unwrap().is_empty());
     assert!(index.lookup("Go", "nothing").unwrap().is_empty());
+    assert_eq!(
+        index.lookup_ids("pypi", "django").unwrap(),
+        ["GHSA-2gwj-7jmv-h26r", "PYSEC-2022-213"]
+    );
+    assert_eq!(index.lookup_ids("Alpine:v3.10", "OpenSSL").unwrap().len(), 2);
+    assert!(index.lookup_ids("Alpine:v3.9", "openssl").unwrap().is_empty());
 
     // Any id or alias finds every record that names it.
     assert_eq!(
@@ -78,7 +86,17 @@ fn every_fixture_feed_imports_and_answers() {
     assert_eq!(status.ecosystems.get("PyPI"), Some(&2));
     assert_eq!(status.ecosystems.get("Alpine:v3.10"), Some(&2));
     assert_eq!(status.ecosystems.get("Bitnami"), Some(&1));
-    assert_eq!(status.feeds.len(), 8);
+    assert_eq!(status.feeds.len(), 10);
+    // Debian: the tracker's CVE and the security suite's update, both on the source package.
+    assert_eq!(ids(&index.by_id("CVE-2024-0727").unwrap()), ["DEBIAN-CVE-2024-0727"]);
+    assert_eq!(
+        ids(&index.lookup("Debian:12", "openssl").unwrap()),
+        [
+            "DEBIAN-CVE-2024-0727",
+            "DEBIAN-SECURITY-UPDATE:bookworm-security:openssl:3.0.15-1~deb12u1"
+        ]
+    );
+    assert_eq!(ids(&index.lookup("Debian:11", "openssl").unwrap()), ["DEBIAN-CVE-2024-0727"]);
     assert_eq!((status.kev, status.epss), (1, 2));
 }
 
@@ -214,4 +232,20 @@ fn a_corrupt_index_is_an_error_not_a_panic() {
     let report = import(dir.path(), &[fixtures().join("npm-410.json")]);
     assert!(report.update.previous_dropped.is_some());
     assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().records, 1);
+}
+
+#[test]
+fn concurrent_updates_never_drop_each_others_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = all_fixture_feeds();
+    std::thread::scope(|scope| {
+        for feed in &feeds {
+            let dir = dir.path();
+            scope.spawn(move || {
+                store::import_paths(dir, std::slice::from_ref(feed), 1_700_000_000, &mut |_, _| {})
+                    .expect("import succeeds")
+            });
+        }
+    });
+    assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().feeds.len(), feeds.len());
 }

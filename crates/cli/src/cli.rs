@@ -408,19 +408,23 @@ pub struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Import feeds from files, directories or zip archives (the format is detected).
+    /// Import feeds from files, directories, zip archives or URLs (the format is detected).
     ///
-    /// Each PATH becomes one feed, named by its absolute path; importing it again replaces
-    /// that feed's data. Readable formats: OSV JSON and YAML records (single files or
-    /// folders), zips in osv.dev's all.zip layout, FriendsOfPHP security-advisories YAML,
-    /// Node.js security WG npm JSON, Alpine secdb YAML/JSON, RustSec advisories (TOML front
-    /// matter), CISA KEV JSON and EPSS CSV. Files that are not advisories (READMEs, licenses)
-    /// are skipped. Rejected records are listed with their file and field, the rest is
-    /// imported, and the command exits 2.
+    /// Each PATH becomes one feed, named by its absolute path (a URL by itself); importing
+    /// it again replaces that feed's data, and `ward db update` re-reads it from there.
+    ///
+    /// Formats: OSV JSON and YAML records (files or folders), zips in osv.dev's all.zip
+    /// layout, FriendsOfPHP security-advisories YAML, Node.js security WG npm JSON, Alpine
+    /// secdb YAML/JSON, RustSec advisories (TOML front matter), Debian/Ubuntu security-suite
+    /// apt Packages files (named after their suite: Packages.bookworm-security.main.amd64),
+    /// the Debian security tracker's JSON, CISA KEV JSON and EPSS CSV. Files that are not
+    /// advisories (READMEs, licenses) are skipped. Rejected records are listed with their
+    /// file and field, the rest is imported, and the command exits 2.
     ///
     /// Examples:
     ///   ward db import ../shared/data/advisories/rustsec-osv
     ///   ward db import all.zip known_exploited_vulnerabilities.json epss_scores.csv
+    ///   ward db import https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip
     #[command(verbatim_doc_comment)]
     Import(DbImportArgs),
 
@@ -450,9 +454,9 @@ pub enum DbCommand {
 
 #[derive(Debug, Args)]
 pub struct DbImportArgs {
-    /// Files, directories or zip archives to import.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// Files, directories or zip archives to import: paths, file:// or http(s):// URLs.
+    #[arg(required = true, value_name = "PATH|URL")]
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Args)]

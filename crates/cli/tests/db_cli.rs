@@ -74,8 +74,10 @@ fn imports_every_shared_feed_with_the_expected_counts() {
         "alpine-secdb-2020",
         "rustsec-toml",
     ];
-    let paths: Vec<String> =
+    let mut paths: Vec<String> =
         feeds.iter().map(|f| root.join(f).to_string_lossy().into_owned()).collect();
+    let debian = root.join("../real-inputs/debian-bookworm/Packages.bookworm-security.main.amd64");
+    paths.push(debian.to_string_lossy().into_owned());
     let mut args = vec!["import"];
     args.extend(paths.iter().map(String::as_str));
     let o = ward(dir.path(), &args);
@@ -93,6 +95,8 @@ fn imports_every_shared_feed_with_the_expected_counts() {
     assert_eq!(e["PyPI"], 2661);
     assert_eq!(e["Packagist"], 1592);
     assert_eq!(e["npm"], 467);
+    // One fact per (source package, version) in the security suite.
+    assert_eq!(e["Debian:12"], 408);
     assert_eq!(e["Alpine:v3.10"].as_u64().map(|n| n > 100), Some(true));
     // The OSV export has one id more than the TOML sources of the same day (RUSTSEC-2025-0000);
     // the TOML sources add 20 advisories about the Rust toolchain itself.
@@ -392,6 +396,15 @@ fn update_over_http_uses_etags_and_keeps_good_data_when_a_download_is_corrupt() 
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stdout).contains("checksum mismatch"), "{}", text(&o.stdout));
     assert_eq!(json(dir.path(), &["status", "--format", "json"])["ecosystems"]["crates.io"], 200);
+
+    // `ward db import URL` registers the feed too; the next update sends its ETag.
+    let other = tempfile::tempdir().unwrap();
+    server.put("/go/all.zip", osv_zip(&shared().join("golang-osv/data/osv"), 20), "\"g1\"");
+    let go_url = format!("{}/go/all.zip", server.url);
+    let before = server.full_responses.load(Ordering::SeqCst);
+    assert!(ok(other.path(), &["import", &go_url]).contains("20 records"));
+    assert!(ok(other.path(), &["update"]).contains(&format!("{go_url}: unchanged")));
+    assert_eq!(server.full_responses.load(Ordering::SeqCst), before + 1);
 
     // With the right checksum the new data lands and the failure clears.
     server.put("/crates.io/all.zip.sha256", sha256_line(&bigger), "\"s2\"");

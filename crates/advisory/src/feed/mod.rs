@@ -12,6 +12,8 @@ use crate::model::Record;
 pub mod alpine;
 pub mod archive;
 mod comparators;
+pub mod debian;
+pub mod debian_tracker;
 pub mod enrichment;
 pub mod npm;
 pub mod osv;
@@ -78,6 +80,10 @@ pub enum Format {
     AlpineSecdb,
     /// RustSec advisory: Markdown with TOML front matter (or a bare `.toml`).
     RustsecToml,
+    /// Debian/Ubuntu security suite apt `Packages` index.
+    DebianSecurity,
+    /// The Debian security tracker's JSON dump.
+    DebianTracker,
     /// CISA Known Exploited Vulnerabilities catalogue JSON.
     Kev,
     /// FIRST EPSS scores CSV.
@@ -94,6 +100,8 @@ impl Format {
             Format::NpmJson => "nodejs-wg-npm-json",
             Format::AlpineSecdb => "alpine-secdb",
             Format::RustsecToml => "rustsec-toml",
+            Format::DebianSecurity => "apt-security-packages",
+            Format::DebianTracker => "debian-tracker-json",
             Format::Kev => "cisa-kev-json",
             Format::EpssCsv => "epss-csv",
         }
@@ -113,6 +121,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     let lower = name.to_ascii_lowercase();
     let head = &bytes[..bytes.len().min(4096)];
     let head_text = String::from_utf8_lossy(head);
+    if debian::looks_like_packages(path, &head_text) {
+        return Some(Format::DebianSecurity);
+    }
     if lower.ends_with(".zip") || head.starts_with(b"PK\x03\x04") {
         return Some(Format::OsvZip);
     }
@@ -123,6 +134,9 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         }
         if t.contains("\"catalogVersion\"") || t.contains("\"cveID\"") {
             return Some(Format::Kev);
+        }
+        if debian_tracker::looks_like_tracker(t) {
+            return Some(Format::DebianTracker);
         }
         if t.contains("\"distroversion\"") && t.contains("\"packages\"") {
             return Some(Format::AlpineSecdb);
@@ -162,6 +176,8 @@ pub fn parse(format: Format, path: &str, bytes: &[u8]) -> Parsed {
         Format::NpmJson => npm::parse(path, bytes),
         Format::AlpineSecdb => alpine::parse(path, bytes),
         Format::RustsecToml => rustsec::parse(path, bytes),
+        Format::DebianSecurity => debian::parse(path, bytes),
+        Format::DebianTracker => debian_tracker::parse(path, bytes),
         Format::Kev => enrichment::parse_kev(path, bytes),
         Format::EpssCsv => enrichment::parse_epss(path, bytes),
     }

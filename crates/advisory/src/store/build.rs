@@ -34,7 +34,7 @@ CREATE TABLE records (rid INTEGER PRIMARY KEY, feed TEXT NOT NULL, id TEXT NOT N
 CREATE TABLE names (name TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (name, rid)) WITHOUT ROWID;
 CREATE TABLE packages (
     ecosystem TEXT NOT NULL, name TEXT NOT NULL, release TEXT NOT NULL, rid INTEGER NOT NULL,
-    spelled TEXT NOT NULL,
+    spelled TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (ecosystem, name, release, rid)
 ) WITHOUT ROWID;
 CREATE TABLE record_ecosystems (ecosystem TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (ecosystem, rid)) WITHOUT ROWID;
@@ -294,7 +294,7 @@ fn insert_records(
     let mut insert_name =
         tx.prepare_cached("INSERT OR IGNORE INTO names VALUES (?1, ?2)").map_err(e(temp))?;
     let mut insert_package = tx
-        .prepare_cached("INSERT OR IGNORE INTO packages VALUES (?1, ?2, ?3, ?4, ?5)")
+        .prepare_cached("INSERT OR IGNORE INTO packages VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .map_err(e(temp))?;
     let mut insert_ecosystem = tx
         .prepare_cached("INSERT OR IGNORE INTO record_ecosystems VALUES (?1, ?2)")
@@ -326,7 +326,7 @@ fn insert_records(
             };
             let key = crate::name::normalize(base, &package.name);
             insert_package
-                .execute(params![base, key, release, rid, package.name])
+                .execute(params![base, key, release, rid, package.name, record.id])
                 .map_err(e(temp))?;
             insert_ecosystem.execute(params![package.ecosystem.as_str(), rid]).map_err(e(temp))?;
         }

@@ -26,7 +26,7 @@ pub use build::{Update, UpdateReport};
 /// The index file's name inside the data directory.
 pub const INDEX_FILE: &str = "advisories.db";
 /// The index layout version; an index written by another layout is rebuilt, not misread.
-pub const LAYOUT_VERSION: &str = "ward-advisory-index/1";
+pub const LAYOUT_VERSION: &str = "ward-advisory-index/2";
 
 /// Why the index could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,9 @@ pub enum StoreError {
     Layout { path: PathBuf, found: String },
     #[error("advisory index {path}: record {id} is damaged: {reason}")]
     Damaged { path: PathBuf, id: String, reason: String },
-    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, KEV JSON, EPSS CSV)")]
+    #[error(transparent)]
+    Fetch(Box<fetch::FetchError>),
+    #[error("{path}: not a feed ward recognizes (OSV JSON/YAML/zip, FriendsOfPHP YAML, Node security WG JSON, Alpine secdb, RustSec, Debian security-suite Packages and tracker JSON, KEV JSON, EPSS CSV)")]
     UnknownFormat { path: PathBuf },
 }
 
@@ -111,10 +113,17 @@ pub struct PackageHit {
 }
 
 /// An open, read-only advisory index.
-#[derive(Debug)]
 pub struct Index {
     path: PathBuf,
     conn: Connection,
+    /// One zstd context and one buffer for every decode (a lookup allocates only the records).
+    decoder: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 /// `file:` URI of a path for SQLite, with the characters URIs reserve escaped.
@@ -159,7 +168,15 @@ impl Index {
             .optional()
             .map_err(StoreError::sqlite(path))?;
         match found {
-            Some(f) if f == LAYOUT_VERSION => Ok(Index { path: path.to_path_buf(), conn }),
+            Some(f) if f == LAYOUT_VERSION => {
+                let decompressor = zstd::bulk::Decompressor::new()
+                    .map_err(|e| StoreError::io(path, "starting zstd", e))?;
+                Ok(Index {
+                    path: path.to_path_buf(),
+                    conn,
+                    decoder: std::cell::RefCell::new((decompressor, Vec::new())),
+                })
+            }
             other => Err(StoreError::Layout {
                 path: path.to_path_buf(),
                 found: other.unwrap_or_else(|| "(none)".into()),
@@ -181,9 +198,18 @@ impl Index {
             id: id.to_string(),
             reason,
         };
-        let json =
-            zstd::bulk::decompress(blob, build::MAX_RECORD).map_err(|e| damaged(e.to_string()))?;
-        serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))
+        let size = zstd::zstd_safe::get_frame_content_size(blob)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= build::MAX_RECORD)
+            .ok_or_else(|| damaged("no valid zstd frame size".to_string()))?;
+        let mut decoder = self.decoder.borrow_mut();
+        let (decompressor, buffer) = &mut *decoder;
+        buffer.clear();
+        buffer.reserve(size);
+        decompressor.decompress_to_buffer(blob, buffer).map_err(|e| damaged(e.to_string()))?;
+        serde_json::from_slice(buffer).map_err(|e| damaged(e.to_string()))
     }
 
     fn records_where(
@@ -224,18 +250,19 @@ impl Index {
         }
     }
 
-    /// The ids of the records affecting a package, without decoding them.
+    /// The ids of the records affecting a package (same key rules as [`Index::lookup`]), without
+    /// decoding the records: what a matcher needs first; it decodes only the candidates.
     pub fn lookup_ids(&self, ecosystem: &str, name: &str) -> Result<Vec<String>, StoreError> {
-        let (base, _) = ecosystem_key(ecosystem);
+        let (base, release) = ecosystem_key(ecosystem);
         let key = crate::name::normalize(&base, name);
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT DISTINCT r.id FROM packages p JOIN records r ON r.rid = p.rid \
-                 WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY r.id",
+                "SELECT DISTINCT id FROM packages \
+                 WHERE ecosystem = ?1 AND name = ?2 AND (?3 IS NULL OR release = ?3) ORDER BY id",
             )
             .map_err(self.err())?;
-        let rows = stmt.query_map(params![base, key], |r| r.get(0)).map_err(self.err())?;
+        let rows = stmt.query_map(params![base, key, release], |r| r.get(0)).map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
@@ -401,37 +428,97 @@ pub fn import_paths(
     now: i64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
-    let mut listed = Vec::new();
-    for path in paths {
-        let canonical = path.canonicalize().map_err(|e| StoreError::io(path, "reading", e))?;
-        let files = source::list(&canonical)?;
-        listed.push((canonical, files));
+    let sources: Vec<String> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    import_sources(data_dir, &sources, now, progress)
+}
+
+/// Imports sources (paths, `file://` or `http(s)://` URLs), one feed each, in one atomic
+/// update. Nothing changes if any source cannot be read or downloaded.
+pub fn import_sources(
+    data_dir: &Path,
+    sources: &[String],
+    now: i64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, StoreError> {
+    enum Listed {
+        Local(PathBuf, source::SourceFiles),
+        Remote(String),
     }
-    let total: usize = listed.iter().map(|(_, f)| f.files.len()).sum();
+    let mut listed = Vec::new();
+    for source_text in sources {
+        match fetch::locate(source_text) {
+            fetch::Location::Local(path) => {
+                let canonical =
+                    path.canonicalize().map_err(|e| StoreError::io(&path, "reading", e))?;
+                let files = source::list(&canonical)?;
+                listed.push(Listed::Local(canonical, files));
+            }
+            fetch::Location::Http(url) => listed.push(Listed::Remote(url)),
+        }
+    }
+    let total: usize = listed
+        .iter()
+        .map(|l| match l {
+            Listed::Local(_, f) => f.files.len(),
+            Listed::Remote(_) => 1,
+        })
+        .sum();
     let mut done = 0;
     let mut update = Update { now, ..Update::default() };
     let mut feeds = Vec::new();
     let mut errors = Vec::new();
-    for (path, files) in listed {
-        let mut parsed = source::read(&files, &mut |d, _| progress(done + d, total));
-        done += files.files.len();
-        let mut formats: Vec<String> =
-            files.files.iter().map(|(_, f)| f.name().to_string()).collect();
-        formats.sort();
-        formats.dedup();
-        let name = path.to_string_lossy().into_owned();
-        feeds.push((name.clone(), files.files.len(), formats.clone()));
-        errors.extend(parsed.errors.iter().cloned());
-        parsed.errors.shrink_to_fit();
-        update.replace.push(build::FeedData {
-            source: name.clone(),
-            name,
-            formats,
-            parsed,
-            etag: None,
-            last_modified: None,
-            sha256: None,
-        });
+    for item in listed {
+        let data = match item {
+            Listed::Local(path, files) => {
+                let parsed = source::read(&files, &mut |d, _| progress(done + d, total));
+                done += files.files.len();
+                let mut formats: Vec<String> =
+                    files.files.iter().map(|(_, f)| f.name().to_string()).collect();
+                formats.sort();
+                formats.dedup();
+                let sha256 = if path.is_file() {
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| StoreError::io(&path, "reading", e))?;
+                    Some(fetch::sha256_hex(&bytes))
+                } else {
+                    None
+                };
+                let name = path.to_string_lossy().into_owned();
+                feeds.push((name.clone(), files.files.len(), formats.clone()));
+                build::FeedData {
+                    source: name.clone(),
+                    name,
+                    formats,
+                    parsed,
+                    etag: None,
+                    last_modified: None,
+                    sha256,
+                }
+            }
+            Listed::Remote(url) => {
+                let fetched =
+                    fetch::fetch(&url, None).map_err(|e| StoreError::Fetch(Box::new(e)))?;
+                done += 1;
+                progress(done, total);
+                let fetch::Fetched::New { parsed, formats, etag, last_modified, sha256 } = fetched
+                else {
+                    // Without validators a server cannot answer "not modified".
+                    continue;
+                };
+                feeds.push((url.clone(), 1, formats.clone()));
+                build::FeedData {
+                    name: url.clone(),
+                    source: url,
+                    formats,
+                    parsed,
+                    etag,
+                    last_modified,
+                    sha256,
+                }
+            }
+        };
+        errors.extend(data.parsed.errors.iter().cloned());
+        update.replace.push(data);
     }
     let update = build::apply(data_dir, update)?;
     Ok(ImportReport { update, feeds, errors })

@@ -93,7 +93,7 @@ fn print_errors(errors: &[ImportError]) -> anyhow::Result<()> {
 
 fn import(data_dir: &Path, args: DbImportArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar("importing");
-    let report = store::import_paths(data_dir, &args.paths, now(), &mut |done, total| {
+    let report = store::import_sources(data_dir, &args.sources, now(), &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
