@@ -347,22 +347,30 @@ fn collect_host(
         os_packages.extend(parsed.packages.iter().cloned());
         results.push((path, parsed));
     }
-    for old in
+    // Older BerkeleyDB / NDB databases (RHEL 8 and earlier, SUSE): ward does not decode those
+    // formats itself; the host's own rpm reads them, through `rpm -qa`.
+    let old_rpmdb =
         ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"]
-    {
-        let path = root.join(old);
-        if !found_rpmdb && path.exists() {
-            let message =
-                "an rpm database in BerkeleyDB or NDB format: ward reads the SQLite rpmdb \
-                           (rpm 4.16 and later); on this host, export an SBOM and inventory that";
-            results.push((
-                path.clone(),
-                Parsed {
-                    errors: vec![ParseError::new(&display(&path), None, message)],
-                    ..Parsed::default()
-                },
-            ));
+            .iter()
+            .map(|old| root.join(old))
+            .find(|path| path.exists());
+    if let (false, Some(path)) = (found_rpmdb, old_rpmdb) {
+        let dbpath = path
+            .parent()
+            .and_then(|dir| dir.strip_prefix(root).ok())
+            .map(|d| Path::new("/").join(d));
+        let mut parsed = rpm_query(
+            root,
+            dbpath.as_deref().unwrap_or(Path::new("/var/lib/rpm")),
+            &display(&path),
+        );
+        if let Some(e) = ecosystem.as_ref().filter(|e| is_rpm_family(e.kind())) {
+            for p in &mut parsed.packages {
+                p.ecosystem = e.clone();
+            }
         }
+        os_packages.extend(parsed.packages.iter().cloned());
+        results.push((path, parsed));
     }
     let kernels = std::fs::read(root.join("proc/sys/kernel/osrelease"))
         .ok()
@@ -457,6 +465,49 @@ fn is_rpm_family(kind: EcosystemKind) -> bool {
             | EcosystemKind::AzureLinux
             | EcosystemKind::PhotonOs
     )
+}
+
+/// Lists the packages of the rpm database in `root` + `dbpath` with the host's own `rpm -qa`
+/// (for database formats ward does not read itself). Without rpm, or when it fails, the result
+/// is one error saying what to do.
+fn rpm_query(root: &Path, dbpath: &Path, shown: &str) -> Parsed {
+    let failed = |message: String| Parsed {
+        errors: vec![ParseError::new(shown, None, message)],
+        ..Parsed::default()
+    };
+    let run = ward_process::Command::new("rpm")
+        .arg("--root")
+        .arg(root)
+        .arg("--dbpath")
+        .arg(dbpath)
+        .args(["-qa", "--queryformat", rpm::QUERY_FORMAT])
+        .env("LC_ALL", "C")
+        .timeout(std::time::Duration::from_secs(120))
+        .output_limit(256 << 20)
+        .run();
+    match run {
+        Err(ward_process::ProcessError::NotFound { .. }) => failed(
+            "an rpm database in BerkeleyDB or NDB format, and no `rpm` program to read it: \
+             install rpm, or export an SBOM on that host and inventory it"
+                .to_string(),
+        ),
+        Err(e) => failed(format!("cannot run rpm to read this database: {e}")),
+        Ok(out) if !out.status.success() || out.stdout.truncated() => {
+            let stderr = String::from_utf8_lossy(&out.stderr.bytes);
+            failed(format!(
+                "rpm -qa could not read this database ({}): {}",
+                out.status,
+                stderr.lines().next().unwrap_or("no message")
+            ))
+        }
+        Ok(out) => {
+            let mut parsed = rpm::parse_query_output(shown, &out.stdout.bytes);
+            for p in &mut parsed.packages {
+                p.location.line = None;
+            }
+            parsed
+        }
+    }
 }
 
 /// Reads every package header of a SQLite rpm database (read-only; `immutable` so a
@@ -649,4 +700,73 @@ fn write_table(out: &mut impl Write, packages: &[Package]) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> ward_process::Output {
+        let out = ward_process::Command::new(args[0])
+            .args(&args[1..])
+            .timeout(std::time::Duration::from_secs(60))
+            .run()
+            .unwrap_or_else(|e| panic!("{args:?}: {e} (.ci/run installs Debian's rpm)"));
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr.bytes));
+        out
+    }
+
+    /// The `rpm -qa` path, used for BerkeleyDB/NDB databases, against a real rpm database
+    /// (SQLite: the only format Debian's rpm writes; `rpm -qa` reads every format the same way)
+    /// holding a package built by rpmbuild.
+    #[test]
+    fn reads_an_rpm_database_through_the_hosts_rpm() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("build");
+        let spec = dir.path().join("fixture.spec");
+        std::fs::write(
+            &spec,
+            "Name: ward-fixture\nVersion: 1.2.3\nRelease: 4.el9\nEpoch: 1\nSummary: fixture\n\
+             License: MIT\nBuildArch: noarch\n%description\nfixture\n%files\n",
+        )
+        .unwrap();
+        let define = format!("_topdir {}", top.display());
+        run(&["rpmbuild", "--quiet", "--define", &define, "-bb", spec.to_str().unwrap()]);
+        let rpm_file = top.join("RPMS/noarch/ward-fixture-1.2.3-4.el9.noarch.rpm");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+        let root_arg = root.to_str().unwrap();
+        run(&["rpm", "--root", root_arg, "--dbpath", "/var/lib/rpm", "--initdb"]);
+        run(&[
+            "rpm",
+            "--root",
+            root_arg,
+            "--dbpath",
+            "/var/lib/rpm",
+            "-i",
+            "--justdb",
+            "--nodeps",
+            rpm_file.to_str().unwrap(),
+        ]);
+        let parsed = rpm_query(&root, Path::new("/var/lib/rpm"), "var/lib/rpm/Packages");
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let got: Vec<(&str, &str)> =
+            parsed.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        assert_eq!(got, [("ward-fixture", "1:1.2.3-4.el9")]);
+        let source = parsed.packages[0].source.as_ref().unwrap();
+        assert_eq!(
+            (source.name.as_str(), source.version.as_str()),
+            ("ward-fixture", "1:1.2.3-4.el9")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_rpm_database_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("var/lib/rpm")).unwrap();
+        std::fs::write(dir.path().join("var/lib/rpm/Packages"), b"not a database").unwrap();
+        let parsed = rpm_query(dir.path(), Path::new("/var/lib/rpm"), "var/lib/rpm/Packages");
+        assert!(parsed.packages.is_empty());
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+    }
 }

@@ -102,7 +102,57 @@ fn split_source_rpm(file: &str) -> Option<(String, String)> {
 /// Decodes one installed package's header. `Ok(None)` for the GPG keys rpm keeps as
 /// pseudo-packages (`gpg-pubkey`), which are not software.
 pub fn parse_header(location: Location, blob: &[u8]) -> Result<Option<Package>, RpmHeaderError> {
-    let f = read_fields(blob)?;
+    package(location, read_fields(blob)?)
+}
+
+/// The `--queryformat` that [`parse_query_output`] reads: one tab-separated line per package.
+pub const QUERY_FORMAT: &str =
+    "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n";
+
+/// Reads the output of `rpm -qa --queryformat QUERY_FORMAT`: how ward inventories rpm
+/// databases it cannot open itself (BerkeleyDB and NDB, RHEL 8 and older, SUSE), through the
+/// host's own rpm. A line that does not have the six fields is an error naming its number.
+pub fn parse_query_output(path: &str, output: &[u8]) -> crate::Parsed {
+    let mut out = crate::Parsed::default();
+    for (n, line) in String::from_utf8_lossy(output).lines().enumerate() {
+        let number = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [name, epoch, version, release, arch, source] = cols[..] else {
+            out.error(
+                path,
+                Some(number),
+                "expected NAME, EPOCH, VERSION, RELEASE, ARCH and SOURCERPM separated by tabs",
+            );
+            continue;
+        };
+        let Ok(epoch) = epoch.parse::<u32>() else {
+            out.error(path, Some(number), format!("epoch {epoch:?} is not a number"));
+            continue;
+        };
+        let none = |v: &str| (!v.is_empty() && v != "(none)").then(|| v.to_string());
+        let fields = Fields {
+            name: none(name),
+            version: none(version),
+            release: none(release),
+            epoch: Some(epoch),
+            arch: none(arch),
+            source_rpm: none(source),
+        };
+        let location = Location { path: path.to_string(), line: Some(number) };
+        match package(location, fields) {
+            Ok(Some(p)) => out.packages.push(p),
+            Ok(None) => {}
+            Err(e) => out.error(path, Some(number), e.to_string()),
+        }
+    }
+    out
+}
+
+/// One installed package from its decoded fields (`None` for `gpg-pubkey` entries).
+fn package(location: Location, f: Fields) -> Result<Option<Package>, RpmHeaderError> {
     let name = f.name.ok_or(RpmHeaderError::Missing("NAME"))?;
     if name == "gpg-pubkey" {
         return Ok(None);
@@ -153,6 +203,26 @@ mod tests {
 
     fn at() -> Location {
         Location { path: "rpmdb.sqlite".into(), line: None }
+    }
+
+    #[test]
+    fn reads_rpm_query_output_like_headers() {
+        let out = parse_query_output(
+            "rpm -qa",
+            b"openssl-libs\t1\t3.0.7\t24.el9\tx86_64\topenssl-3.0.7-24.el9.src.rpm\n\
+              gpg-pubkey\t0\tfd431d51\t4ae0493b\t(none)\t(none)\n\
+              bash\t0\t5.1.8\t9.el9\tx86_64\tbash-5.1.8-9.el9.src.rpm\n\
+              broken line\n\
+              zlib\tx\t1\t2\tnoarch\t(none)\n",
+        );
+        let got: Vec<(&str, &str)> =
+            out.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        assert_eq!(got, [("openssl-libs", "1:3.0.7-24.el9"), ("bash", "5.1.8-9.el9")]);
+        let s = out.packages[0].source.as_ref().unwrap();
+        assert_eq!((s.name.as_str(), s.version.as_str()), ("openssl", "1:3.0.7-24.el9"));
+        assert_eq!(out.packages[1].location.line, Some(3));
+        let errors: Vec<Option<u32>> = out.errors.iter().map(|e| e.line).collect();
+        assert_eq!(errors, [Some(4), Some(5)]);
     }
 
     #[test]
