@@ -91,6 +91,21 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, for exhaustive checks (each has a fuzz target in `fuzz/`).
+    pub const ALL: &'static [Format] = &[
+        Format::OsvJson,
+        Format::OsvYaml,
+        Format::OsvZip,
+        Format::PhpYaml,
+        Format::NpmJson,
+        Format::AlpineSecdb,
+        Format::RustsecToml,
+        Format::DebianSecurity,
+        Format::DebianTracker,
+        Format::Kev,
+        Format::EpssCsv,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::OsvJson => "osv-json",
