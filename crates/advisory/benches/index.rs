@@ -16,11 +16,7 @@ use criterion::{BatchSize, Criterion};
 use ward_advisory::store::{self, Index};
 
 fn advisories() -> PathBuf {
-    let dir = match std::env::var_os("WARD_TEST_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    dir.join("advisories")
+    ward_testdata::dir("advisories")
 }
 
 /// Every feed folder of the shared advisories (osv-schema holds samples, not a feed).

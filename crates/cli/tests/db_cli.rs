@@ -13,16 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 fn shared() -> PathBuf {
-    let dir = match std::env::var_os("WARD_TEST_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.join("advisories").is_dir(),
-        "test data not found at {} (set WARD_TEST_DATA to the shared data folder)",
-        dir.display()
-    );
-    dir.join("advisories")
+    ward_testdata::dir("advisories")
 }
 
 fn fixtures() -> PathBuf {

@@ -13,9 +13,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("WARD_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+    ward_testdata::root()
 }
 
 /// Runs `ward inventory ARGS` in `dir`.

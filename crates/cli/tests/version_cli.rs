@@ -113,10 +113,7 @@ fn satisfies_uses_each_ecosystems_range_syntax() {
 }
 
 fn vectors() -> PathBuf {
-    let dir = std::env::var_os("WARD_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    dir.join("version-vectors")
+    ward_testdata::dir("version-vectors")
 }
 
 /// The stdin contract over whole vector files: every answer, in order.

@@ -17,16 +17,7 @@ use ward_version::pep440::Pep440Version;
 use ward_version::{rpm, Ecosystem, Scheme, Version};
 
 fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("WARD_TEST_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.join("version-vectors").is_dir(),
-        "test data not found at {} (set WARD_TEST_DATA to the shared data folder)",
-        dir.display()
-    );
-    dir.join("version-vectors")
+    ward_testdata::dir("version-vectors")
 }
 
 fn read(rel: &str) -> String {
