@@ -434,6 +434,8 @@ pub enum DbCommand {
     /// files). Downloads use ETag / If-Modified-Since, so an unchanged feed transfers nothing,
     /// and are checked against `<url>.sha256` when the server has one. A feed that fails keeps
     /// its last good data; `ward db status` shows the failure. Exits 2 if any feed failed.
+    /// With no feed configured yet, fetches the default public feeds (osv.dev's archives for
+    /// the ecosystems ward inventories, CISA KEV), or `$WARD_DB_DEFAULT_FEEDS` when set.
     ///
     /// Examples:
     ///   ward db update

@@ -28,6 +28,8 @@ fn ward_command(data_dir: &Path, args: &[&str]) -> Command {
         .arg(data_dir)
         .args(args)
         .env_remove("WARD_DATA_DIR")
+        // Never the real public feeds from a test: only 127.0.0.1 and local files.
+        .env("WARD_DB_DEFAULT_FEEDS", "")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -420,4 +422,13 @@ fn update_reads_local_paths_and_file_urls() {
     let o = ward(nothing.path(), &["update"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no feeds configured"), "{}", text(&o.stderr));
+    // With no feed configured, `update` fetches the default feeds (here a local mirror).
+    let fresh = tempfile::tempdir().unwrap();
+    let o = ward_command(fresh.path(), &["update"])
+        .env("WARD_DB_DEFAULT_FEEDS", &url)
+        .output()
+        .expect("ward runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("updated, 10 records"), "{}", text(&o.stdout));
+    assert!(text(&o.stderr).contains("fetching the 1 default feeds"), "{}", text(&o.stderr));
 }

@@ -21,6 +21,40 @@ mod wire;
 /// Errors printed in full before the rest are summarized.
 const SHOWN_ERRORS: usize = 20;
 
+/// The public feeds `ward db update` fetches when none are configured: osv.dev's per-ecosystem
+/// archives for the ecosystems ward inventories, and CISA's KEV catalogue. An air-gapped site
+/// points `WARD_DB_DEFAULT_FEEDS` at its mirror instead (whitespace-separated sources; empty
+/// means no defaults).
+const DEFAULT_FEEDS: &[&str] = &[
+    "https://osv-vulnerabilities.storage.googleapis.com/crates.io/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Packagist/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Maven/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/RubyGems/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/NuGet/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Pub/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Hex/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Ubuntu/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Alpine/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Red%20Hat/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/AlmaLinux/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/SUSE/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/Wolfi/all.zip",
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+];
+
+/// The default feeds: `WARD_DB_DEFAULT_FEEDS` when set, else [`DEFAULT_FEEDS`].
+fn default_feeds() -> Vec<String> {
+    match std::env::var("WARD_DB_DEFAULT_FEEDS") {
+        Ok(list) => list.split_whitespace().map(str::to_string).collect(),
+        Err(_) => DEFAULT_FEEDS.iter().map(|s| (*s).to_string()).collect(),
+    }
+}
+
 pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
     let data_dir = resolve_data_dir(args.data_dir)?;
     match args.command {
@@ -125,14 +159,24 @@ fn update(data_dir: &Path, args: DbUpdateArgs) -> anyhow::Result<ExitCode> {
         Ok(index) => index.status()?.feeds.len(),
         Err(_) => 0,
     };
-    if known == 0 && args.add.is_empty() {
-        anyhow::bail!(
-            "no feeds configured in {}: add one with `ward db update --add URL|PATH` or `ward db import PATH`",
-            data_dir.display()
-        );
+    let mut add = args.add;
+    if known == 0 && add.is_empty() {
+        add = default_feeds();
+        if add.is_empty() {
+            anyhow::bail!(
+                "no feeds configured in {} and WARD_DB_DEFAULT_FEEDS is empty: add one with \
+                 `ward db update --add URL|PATH` or `ward db import PATH`",
+                data_dir.display()
+            );
+        }
+        write_stderr(&format!(
+            "ward: no feeds configured yet: fetching the {} default feeds (WARD_DB_DEFAULT_FEEDS \
+             overrides them)\n",
+            add.len()
+        ))?;
     }
     let bar = progress_bar("updating");
-    let outcome = store::update_feeds(data_dir, &args.add, now(), &mut |name| {
+    let outcome = store::update_feeds(data_dir, &add, now(), &mut |name| {
         bar.set_message(format!("fetching {name}"));
         bar.tick();
     })
@@ -368,4 +412,18 @@ fn search(data_dir: &Path, args: DbSearchArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_feeds_are_the_public_sources_over_https() {
+        assert!(DEFAULT_FEEDS.iter().all(|f| f.starts_with("https://")));
+        for wanted in ["/crates.io/all.zip", "/PyPI/all.zip", "/Debian/all.zip", "known_exploited"]
+        {
+            assert!(DEFAULT_FEEDS.iter().any(|f| f.contains(wanted)), "{wanted} missing");
+        }
+    }
 }
