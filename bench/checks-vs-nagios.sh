@@ -5,6 +5,7 @@
 #
 #   bash bench/checks-vs-nagios.sh                      # N=1000 DURATION=20
 #   N=2000 DURATION=60 WARD=target/release/ward bash bench/checks-vs-nagios.sh
+#   HTTP_N=4000 ... also times built-in HTTP checks against the check_http plugin
 #
 # Needs: monitoring-plugins and nagios4-core (apt), python3, a built ward.
 set -euo pipefail
@@ -171,3 +172,43 @@ PY
 }
 passive single
 passive batch
+
+# --- built-in HTTP checks -------------------------------------------------------------------
+# HTTP_N built-in `http` checks at a 1 s interval against a local threaded HTTP server, versus
+# the same number of checks running the check_http plugin (the Nagios way) in the same
+# scheduler: both served by the same server, one after the other.
+HTTP_N=${HTTP_N:-500}
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 - "$http_port" <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def do_GET(self):
+        body = b"<html>Welcome</html>"
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+sleep 0.5
+http_bench() {
+    local mode=$1 h="$work/http-$1"
+    mkdir -p "$h"
+    {
+        printf '[serve]\nstate_dir = "state"\nconcurrency = %s\n' "$CONCURRENCY"
+        for i in $(seq 1 "$HTTP_N"); do
+            if [ "$mode" = builtin ]; then
+                printf '[[check]]\nname = "web%s"\nbuiltin = "http"\nparams = { url = "http://127.0.0.1:%s/", contains = "Welcome" }\ninterval = "1s"\n' "$i" "$http_port"
+            else
+                printf '[[check]]\nname = "web%s"\ncommand = ["/usr/lib/nagios/plugins/check_http", "-H", "127.0.0.1", "-p", "%s", "-s", "Welcome"]\ninterval = "1s"\n' "$i" "$http_port"
+            fi
+        done
+    } > "$h/checks.toml"
+    "$WARD" check serve --config "$h/checks.toml" --duration "$DURATION" > /dev/null
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["scheduler"]; d=float(sys.argv[3]); print("ward http (%s): %d checks in %d s = %d/s" % (sys.argv[2], s["runs"], d, s["runs"] / d))' "$h/state/status.json" "$mode" "$DURATION"
+}
+http_bench builtin
+http_bench check_http
