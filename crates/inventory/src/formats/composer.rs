@@ -9,52 +9,44 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
+use crate::lines::JsonStrings;
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    if !doc.is_object() {
-        out.error(path, Some(1), "not a composer.lock: the document is not a JSON object");
-        return out;
-    }
-    for (key, dev) in [("packages", false), ("packages-dev", true)] {
-        let Some(list) = doc.get(key) else { continue };
-        read_entries(path, key, list, &index, &|_| dev, &mut out);
-    }
-    out
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        if !doc.is_object() {
+            out.error(path, Some(1), "not a composer.lock: the document is not a JSON object");
+            return out;
+        }
+        for (key, dev) in [("packages", false), ("packages-dev", true)] {
+            let Some(list) = doc.get(key) else { continue };
+            read_entries(path, key, list, index, &|_| dev, &mut out);
+        }
+        out
+    })
 }
 
 /// `vendor/composer/installed.json`; `dev-package-names` marks the dev packages.
 pub fn parse_installed(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    let dev_names: Vec<&str> = doc
-        .get("dev-package-names")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    match doc.get("packages") {
-        Some(list) => {
-            read_entries(path, "packages", list, &index, &|n| dev_names.contains(&n), &mut out)
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        let dev_names: Vec<&str> = doc
+            .get("dev-package-names")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        match doc.get("packages") {
+            Some(list) => {
+                read_entries(path, "packages", list, index, &|n| dev_names.contains(&n), &mut out)
+            }
+            None if doc.is_array() => {
+                read_entries(path, "the list", doc, index, &|_| false, &mut out)
+            }
+            None => out.error(path, Some(1), "not a Composer installed.json: no packages list"),
         }
-        None if doc.is_array() => {
-            read_entries(path, "the list", &doc, &index, &|_| false, &mut out)
-        }
-        None => out.error(path, Some(1), "not a Composer installed.json: no packages list"),
-    }
-    out
+        out
+    })
 }
 
 fn read_entries(

@@ -5,7 +5,6 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 /// `name/version[@user/channel][#revision][:package_id...]` → name and version.
@@ -17,55 +16,52 @@ fn split_reference(reference: &str) -> Option<(&str, &str)> {
 }
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    let push = |reference: &str, group: Option<&str>, out: &mut Parsed| {
-        let Some((name, version)) = split_reference(reference) else { return };
-        let line = index.value(reference);
-        let mut p = Package::new(EcosystemKind::ConanCenter, name, version, super::at(path, line));
-        if let Some(g) = group {
-            p.add_group(g);
-        }
-        if group == Some("build-requires") {
-            p.dev = true;
-        }
-        out.packages.push(p);
-    };
-    if let Some(nodes) =
-        doc.get("graph_lock").and_then(|g| g.get("nodes")).and_then(Value::as_object)
-    {
-        for node in nodes.values() {
-            if node.get("path").is_some() {
-                continue;
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        let push = |reference: &str, group: Option<&str>, out: &mut Parsed| {
+            let Some((name, version)) = split_reference(reference) else { return };
+            let line = index.value(reference);
+            let mut p =
+                Package::new(EcosystemKind::ConanCenter, name, version, super::at(path, line));
+            if let Some(g) = group {
+                p.add_group(g);
             }
-            if let Some(reference) = jstr(node, "ref").or_else(|| jstr(node, "pref")) {
-                push(reference, None, &mut out);
+            if group == Some("build-requires") {
+                p.dev = true;
             }
+            out.packages.push(p);
+        };
+        if let Some(nodes) =
+            doc.get("graph_lock").and_then(|g| g.get("nodes")).and_then(Value::as_object)
+        {
+            for node in nodes.values() {
+                if node.get("path").is_some() {
+                    continue;
+                }
+                if let Some(reference) = jstr(node, "ref").or_else(|| jstr(node, "pref")) {
+                    push(reference, None, &mut out);
+                }
+            }
+            return out;
         }
-        return out;
-    }
-    let mut any = false;
-    for (key, group) in [
-        ("requires", "requires"),
-        ("build_requires", "build-requires"),
-        ("python_requires", "python-requires"),
-    ] {
-        if let Some(list) = doc.get(key).and_then(Value::as_array) {
-            any = true;
-            for reference in list.iter().filter_map(Value::as_str) {
-                push(reference, Some(group), &mut out);
+        let mut any = false;
+        for (key, group) in [
+            ("requires", "requires"),
+            ("build_requires", "build-requires"),
+            ("python_requires", "python-requires"),
+        ] {
+            if let Some(list) = doc.get(key).and_then(Value::as_array) {
+                any = true;
+                for reference in list.iter().filter_map(Value::as_str) {
+                    push(reference, Some(group), &mut out);
+                }
             }
         }
-    }
-    if !any {
-        out.error(path, Some(1), "not a conan lockfile: no graph_lock or requires");
-    }
-    out
+        if !any {
+            out.error(path, Some(1), "not a conan lockfile: no graph_lock or requires");
+        }
+        out
+    })
 }
 
 #[cfg(test)]

@@ -4,8 +4,22 @@
 use serde_json::Value as Json;
 use yaml_rust2::Yaml;
 
-use crate::lines::Lines;
+use crate::lines::{self, JsonStrings, Lines};
 use crate::Parsed;
+
+/// The shape of every JSON lockfile parser: decodes `bytes`, parses the document and hands it
+/// to `read` with the string index that finds lines; a syntax error is the whole result.
+pub(crate) fn with_json(
+    path: &str,
+    bytes: &[u8],
+    read: impl FnOnce(&Json, &JsonStrings<'_>) -> Parsed,
+) -> Parsed {
+    let text = lines::text(bytes);
+    match json(path, &text) {
+        Ok(doc) => read(&doc, &JsonStrings::new(&text)),
+        Err(failed) => failed,
+    }
+}
 
 /// Parses JSON, or returns the error result for the whole file.
 pub(crate) fn json(path: &str, text: &str) -> Result<Json, Parsed> {

@@ -12,71 +12,67 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
+use crate::lines::JsonStrings;
 use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    let mut seen = BTreeSet::new();
-    if !doc.is_object() {
-        out.error(path, Some(1), "not an npm lockfile: the document is not a JSON object");
-        return out;
-    }
-    if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
-        let root = packages.get("");
-        let direct: BTreeSet<&str> =
-            ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]
-                .iter()
-                .filter_map(|k| root.and_then(|r| r.get(*k)).and_then(Value::as_object))
-                .flat_map(|m| m.keys().map(String::as_str))
-                .collect();
-        for (key, entry) in packages {
-            if key.is_empty() || entry.get("link").and_then(Value::as_bool) == Some(true) {
-                // A link's target folder has its own entry, reported there.
-                continue;
-            }
-            // Installed packages live under `node_modules/`; other keys are local folders
-            // (`deps/etag`, workspace members) named by their last segment.
-            let install_name = match key.rsplit_once("node_modules/") {
-                Some((_, n)) => n,
-                None => key.rsplit('/').next().unwrap_or(key),
-            };
-            let name = jstr(entry, "name").unwrap_or(install_name);
-            let raw_version = jstr(entry, "version").unwrap_or("");
-            let (version, commit) = version_and_commit(raw_version, jstr(entry, "resolved"));
-            let line = index.key(key);
-            let mut p = Package::new(EcosystemKind::Npm, name, version, super::at(path, line));
-            p.commit = commit;
-            let flag = |k: &str| entry.get(k).and_then(Value::as_bool) == Some(true);
-            p.dev = flag("dev") || flag("devOptional");
-            p.optional = flag("optional") || flag("devOptional");
-            p.relation = if key == &format!("node_modules/{install_name}")
-                && direct.contains(install_name)
-            {
-                Relation::Direct
-            } else {
-                Relation::Transitive
-            };
-            push_unique(&mut out, &mut seen, p);
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        let mut seen = BTreeSet::new();
+        if !doc.is_object() {
+            out.error(path, Some(1), "not an npm lockfile: the document is not a JSON object");
+            return out;
         }
-        return out;
-    }
-    if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
-        walk_v1(path, &index, deps, 0, true, &mut out, &mut seen);
-    } else if doc.get("lockfileVersion").is_none() {
-        out.error(
-            path,
-            Some(1),
-            "not an npm lockfile: no lockfileVersion, packages or dependencies",
-        );
-    }
-    out
+        if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
+            let root = packages.get("");
+            let direct: BTreeSet<&str> =
+                ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]
+                    .iter()
+                    .filter_map(|k| root.and_then(|r| r.get(*k)).and_then(Value::as_object))
+                    .flat_map(|m| m.keys().map(String::as_str))
+                    .collect();
+            for (key, entry) in packages {
+                if key.is_empty() || entry.get("link").and_then(Value::as_bool) == Some(true) {
+                    // A link's target folder has its own entry, reported there.
+                    continue;
+                }
+                // Installed packages live under `node_modules/`; other keys are local folders
+                // (`deps/etag`, workspace members) named by their last segment.
+                let install_name = match key.rsplit_once("node_modules/") {
+                    Some((_, n)) => n,
+                    None => key.rsplit('/').next().unwrap_or(key),
+                };
+                let name = jstr(entry, "name").unwrap_or(install_name);
+                let raw_version = jstr(entry, "version").unwrap_or("");
+                let (version, commit) = version_and_commit(raw_version, jstr(entry, "resolved"));
+                let line = index.key(key);
+                let mut p = Package::new(EcosystemKind::Npm, name, version, super::at(path, line));
+                p.commit = commit;
+                let flag = |k: &str| entry.get(k).and_then(Value::as_bool) == Some(true);
+                p.dev = flag("dev") || flag("devOptional");
+                p.optional = flag("optional") || flag("devOptional");
+                p.relation = if key == &format!("node_modules/{install_name}")
+                    && direct.contains(install_name)
+                {
+                    Relation::Direct
+                } else {
+                    Relation::Transitive
+                };
+                push_unique(&mut out, &mut seen, p);
+            }
+            return out;
+        }
+        if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
+            walk_v1(path, index, deps, 0, true, &mut out, &mut seen);
+        } else if doc.get("lockfileVersion").is_none() {
+            out.error(
+                path,
+                Some(1),
+                "not an npm lockfile: no lockfileVersion, packages or dependencies",
+            );
+        }
+        out
+    })
 }
 
 /// Keeps the first of several entries with the same name, version and commit; the package is

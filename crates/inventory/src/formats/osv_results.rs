@@ -6,53 +6,48 @@ use serde_json::Value;
 use ward_version::{Ecosystem, EcosystemKind};
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    let Some(results) = doc.get("results").and_then(Value::as_array) else {
-        out.error(path, Some(1), "not osv-scanner results: no results list");
-        return out;
-    };
-    for package in
-        results.iter().filter_map(|r| r.get("packages")).filter_map(Value::as_array).flatten()
-    {
-        let Some(info) = package.get("package") else { continue };
-        let name = jstr(info, "name").unwrap_or("");
-        let line = if name.is_empty() { None } else { index.value(name) };
-        if let Some(commit) = jstr(info, "commit").filter(|c| !c.is_empty()) {
-            let mut p = Package::new(EcosystemKind::Git, name, "", super::at(path, line));
-            p.commit = Some(commit.to_string());
-            out.packages.push(p);
-            continue;
-        }
-        let ecosystem = jstr(info, "ecosystem").unwrap_or("");
-        match Ecosystem::parse(ecosystem) {
-            Ok(e) => {
-                let mut p = Package::new(
-                    e.kind(),
-                    name,
-                    jstr(info, "version").unwrap_or(""),
-                    super::at(path, line),
-                );
-                p.ecosystem = e;
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        let Some(results) = doc.get("results").and_then(Value::as_array) else {
+            out.error(path, Some(1), "not osv-scanner results: no results list");
+            return out;
+        };
+        for package in
+            results.iter().filter_map(|r| r.get("packages")).filter_map(Value::as_array).flatten()
+        {
+            let Some(info) = package.get("package") else { continue };
+            let name = jstr(info, "name").unwrap_or("");
+            let line = if name.is_empty() { None } else { index.value(name) };
+            if let Some(commit) = jstr(info, "commit").filter(|c| !c.is_empty()) {
+                let mut p = Package::new(EcosystemKind::Git, name, "", super::at(path, line));
+                p.commit = Some(commit.to_string());
                 out.packages.push(p);
+                continue;
             }
-            Err(_) => out.error(
-                path,
-                line,
-                format!("package {name:?} has an unknown ecosystem {ecosystem:?}"),
-            ),
+            let ecosystem = jstr(info, "ecosystem").unwrap_or("");
+            match Ecosystem::parse(ecosystem) {
+                Ok(e) => {
+                    let mut p = Package::new(
+                        e.kind(),
+                        name,
+                        jstr(info, "version").unwrap_or(""),
+                        super::at(path, line),
+                    );
+                    p.ecosystem = e;
+                    out.packages.push(p);
+                }
+                Err(_) => out.error(
+                    path,
+                    line,
+                    format!("package {name:?} has an unknown ecosystem {ecosystem:?}"),
+                ),
+            }
         }
-    }
-    out
+        out
+    })
 }
 
 #[cfg(test)]

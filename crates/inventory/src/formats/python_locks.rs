@@ -6,7 +6,7 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, tables, tstr};
-use crate::lines::{self, JsonStrings, Lines};
+use crate::lines::{self, Lines};
 use crate::purl::normalize_pypi;
 use crate::{Package, Parsed};
 
@@ -133,37 +133,33 @@ pub fn parse_pylock(path: &str, bytes: &[u8]) -> Parsed {
 /// sections with the same version is a runtime package. Git and path entries pin no version
 /// and are left out.
 pub fn parse_pipfile(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    if !doc.is_object() {
-        out.error(path, Some(1), "not a Pipfile.lock: the document is not a JSON object");
-        return out;
-    }
-    for (section, dev) in [("default", false), ("develop", true)] {
-        let Some(entries) = doc.get(section).and_then(Value::as_object) else { continue };
-        let section_at = index.key_after(section, 0).map_or(0, |f| f.0);
-        for (name, entry) in entries {
-            let Some(version) = entry.get("version").and_then(Value::as_str) else { continue };
-            let version = version.trim_start_matches("===").trim_start_matches("==").trim();
-            let name = normalize_pypi(name);
-            if let Some(existing) =
-                out.packages.iter_mut().find(|p| p.name == name && p.version == version)
-            {
-                existing.dev &= dev;
-                continue;
-            }
-            let line = index.key_after(&name, section_at).map(|f| f.1);
-            let mut p = Package::new(EcosystemKind::PyPi, name, version, super::at(path, line));
-            p.dev = dev;
-            out.packages.push(p);
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        if !doc.is_object() {
+            out.error(path, Some(1), "not a Pipfile.lock: the document is not a JSON object");
+            return out;
         }
-    }
-    out
+        for (section, dev) in [("default", false), ("develop", true)] {
+            let Some(entries) = doc.get(section).and_then(Value::as_object) else { continue };
+            let section_at = index.key_after(section, 0).map_or(0, |f| f.0);
+            for (name, entry) in entries {
+                let Some(version) = entry.get("version").and_then(Value::as_str) else { continue };
+                let version = version.trim_start_matches("===").trim_start_matches("==").trim();
+                let name = normalize_pypi(name);
+                if let Some(existing) =
+                    out.packages.iter_mut().find(|p| p.name == name && p.version == version)
+                {
+                    existing.dev &= dev;
+                    continue;
+                }
+                let line = index.key_after(&name, section_at).map(|f| f.1);
+                let mut p = Package::new(EcosystemKind::PyPi, name, version, super::at(path, line));
+                p.dev = dev;
+                out.packages.push(p);
+            }
+        }
+        out
+    })
 }
 
 #[cfg(test)]

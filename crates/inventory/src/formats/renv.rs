@@ -5,36 +5,36 @@ use serde_json::Value;
 use ward_version::EcosystemKind;
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
 use crate::{Package, Parsed};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    let Some(packages) = doc.get("Packages").and_then(Value::as_object) else {
-        if !doc.is_object() {
-            out.error(path, Some(1), "not an renv.lock: no Packages");
-        }
-        return out;
-    };
-    for (key, entry) in packages {
-        if jstr(entry, "Repository") != Some("CRAN") {
-            continue;
-        }
-        let name = jstr(entry, "Package").unwrap_or(key);
-        let line = index.key(key);
-        let Some(version) = jstr(entry, "Version") else {
-            out.error(path, line, format!("{name} has no Version"));
-            continue;
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        let Some(packages) = doc.get("Packages").and_then(Value::as_object) else {
+            if !doc.is_object() {
+                out.error(path, Some(1), "not an renv.lock: no Packages");
+            }
+            return out;
         };
-        out.packages.push(Package::new(EcosystemKind::Cran, name, version, super::at(path, line)));
-    }
-    out
+        for (key, entry) in packages {
+            if jstr(entry, "Repository") != Some("CRAN") {
+                continue;
+            }
+            let name = jstr(entry, "Package").unwrap_or(key);
+            let line = index.key(key);
+            let Some(version) = jstr(entry, "Version") else {
+                out.error(path, line, format!("{name} has no Version"));
+                continue;
+            };
+            out.packages.push(Package::new(
+                EcosystemKind::Cran,
+                name,
+                version,
+                super::at(path, line),
+            ));
+        }
+        out
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 use serde_json::Value;
 
 use super::document::{self, jstr};
-use crate::lines::{self, JsonStrings};
 use crate::purl::Purl;
 use crate::{Package, Parsed};
 
@@ -48,78 +47,74 @@ fn note_unidentified(out: &mut Parsed, path: &str, count: usize) {
 }
 
 pub fn parse_cyclonedx(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    if jstr(&doc, "bomFormat") != Some("CycloneDX") {
-        out.error(path, Some(1), "not a CycloneDX JSON document: bomFormat is not \"CycloneDX\"");
-        return out;
-    }
-    let mut unidentified = 0;
-    let mut stack: Vec<&Value> = doc
-        .get("components")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    stack.reverse();
-    while let Some(component) = stack.pop() {
-        if let Some(nested) = component.get("components").and_then(Value::as_array) {
-            stack.extend(nested.iter().rev());
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        if jstr(doc, "bomFormat") != Some("CycloneDX") {
+            out.error(
+                path,
+                Some(1),
+                "not a CycloneDX JSON document: bomFormat is not \"CycloneDX\"",
+            );
+            return out;
         }
-        let Some(purl) = jstr(component, "purl") else {
-            if matches!(jstr(component, "type"), Some("library" | "framework") | None) {
-                unidentified += 1;
+        let mut unidentified = 0;
+        let mut stack: Vec<&Value> = doc
+            .get("components")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        stack.reverse();
+        while let Some(component) = stack.pop() {
+            if let Some(nested) = component.get("components").and_then(Value::as_array) {
+                stack.extend(nested.iter().rev());
             }
-            continue;
-        };
-        let line = index.value(purl);
-        match package_of(purl, path, line) {
-            Ok(Some(mut p)) => {
-                p.dev = component.get("scope").and_then(Value::as_str) == Some("excluded");
-                p.optional = component.get("scope").and_then(Value::as_str) == Some("optional");
-                out.packages.push(p);
+            let Some(purl) = jstr(component, "purl") else {
+                if matches!(jstr(component, "type"), Some("library" | "framework") | None) {
+                    unidentified += 1;
+                }
+                continue;
+            };
+            let line = index.value(purl);
+            match package_of(purl, path, line) {
+                Ok(Some(mut p)) => {
+                    p.dev = component.get("scope").and_then(Value::as_str) == Some("excluded");
+                    p.optional = component.get("scope").and_then(Value::as_str) == Some("optional");
+                    out.packages.push(p);
+                }
+                Ok(None) => {}
+                Err(e) => out.error(path, line, e),
             }
-            Ok(None) => {}
-            Err(e) => out.error(path, line, e),
         }
-    }
-    note_unidentified(&mut out, path, unidentified);
-    out
+        note_unidentified(&mut out, path, unidentified);
+        out
+    })
 }
 
 pub fn parse_spdx(path: &str, bytes: &[u8]) -> Parsed {
-    let text = lines::text(bytes);
-    let doc = match document::json(path, &text) {
-        Ok(doc) => doc,
-        Err(failed) => return failed,
-    };
-    let index = JsonStrings::new(&text);
-    let mut out = Parsed::default();
-    if !jstr(&doc, "spdxVersion").is_some_and(|v| v.starts_with("SPDX-2.")) {
-        out.error(path, Some(1), "not an SPDX 2.x JSON document: no spdxVersion \"SPDX-2.x\"");
-        return out;
-    }
-    for package in doc.get("packages").and_then(Value::as_array).into_iter().flatten() {
-        let purl = package
-            .get("externalRefs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|r| jstr(r, "referenceType") == Some("purl"))
-            .and_then(|r| jstr(r, "referenceLocator"));
-        let Some(purl) = purl else { continue };
-        let line = index.value(purl);
-        match package_of(purl, path, line) {
-            Ok(Some(p)) => out.packages.push(p),
-            Ok(None) => {}
-            Err(e) => out.error(path, line, e),
+    document::with_json(path, bytes, |doc, index| {
+        let mut out = Parsed::default();
+        if !jstr(doc, "spdxVersion").is_some_and(|v| v.starts_with("SPDX-2.")) {
+            out.error(path, Some(1), "not an SPDX 2.x JSON document: no spdxVersion \"SPDX-2.x\"");
+            return out;
         }
-    }
-    out
+        for package in doc.get("packages").and_then(Value::as_array).into_iter().flatten() {
+            let purl = package
+                .get("externalRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|r| jstr(r, "referenceType") == Some("purl"))
+                .and_then(|r| jstr(r, "referenceLocator"));
+            let Some(purl) = purl else { continue };
+            let line = index.value(purl);
+            match package_of(purl, path, line) {
+                Ok(Some(p)) => out.packages.push(p),
+                Ok(None) => {}
+                Err(e) => out.error(path, line, e),
+            }
+        }
+        out
+    })
 }
 
 #[cfg(test)]
