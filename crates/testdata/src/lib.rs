@@ -1,6 +1,7 @@
-//! Where the shared field data lives, for ward's tests and benchmarks: `$WARD_TEST_DATA`, or
-//! `../shared/data` beside the repository. The one place that resolves it, so every test and
-//! benchmark reads the same copy and fails the same clear way when it is missing.
+//! Shared helpers for ward's tests and benchmarks. Above all, where the field data lives:
+//! `$WARD_TEST_DATA`, or `../shared/data` beside the repository. This is the one place that
+//! resolves it, so every test and benchmark reads the same copy and fails the same clear way
+//! when it is missing.
 
 #![forbid(unsafe_code)]
 
@@ -28,4 +29,16 @@ pub fn dir(sub: &str) -> PathBuf {
 /// The shared data folder itself.
 pub fn root() -> PathBuf {
     dir("")
+}
+
+/// The source text of every cargo-fuzz target in `fuzz/fuzz_targets/` (the fuzz crate lives
+/// outside the workspace, so tests use this to keep one target per parser).
+pub fn fuzz_target_sources() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/fuzz_targets");
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .collect()
 }
