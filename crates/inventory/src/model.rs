@@ -60,6 +60,9 @@ pub struct Package {
     pub commit: Option<String>,
     /// The requirement as written, when the input does not pin one version (`flask>=2`).
     pub requirement: Option<String>,
+    /// Not from the ecosystem's registry: the project's own code (a workspace member) or a
+    /// path or git dependency. Registry advisories for the same name do not apply to it.
+    pub local: bool,
 }
 
 impl Package {
@@ -84,6 +87,7 @@ impl Package {
             arch: None,
             commit: None,
             requirement: None,
+            local: false,
         }
     }
 

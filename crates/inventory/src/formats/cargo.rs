@@ -47,6 +47,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         }
         let line = found.map(|f| f.1).or_else(|| index.find(&format!("name = \"{name}\"")));
         let mut p = Package::new(EcosystemKind::CratesIo, name, version, super::at(path, line));
+        // Only registry packages are what advisories name; git and path sources are code
+        // of their own.
+        let source = tstr(table, "source").unwrap_or("");
+        p.local = !(source.starts_with("registry+") || source.starts_with("sparse+"));
         if table.contains_key("source") {
             let is_direct = direct.contains(&(name.to_string(), Some(version.to_string())))
                 || direct.contains(&(name.to_string(), None));
