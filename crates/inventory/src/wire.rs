@@ -162,6 +162,9 @@ pub struct PackageV1 {
     /// Present (possibly empty) when the input pins no version: the requirement as written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
+    /// Not a registry package (a workspace member, path or git dependency); absent when false.
+    #[serde(skip_serializing_if = "is_false")]
+    pub local: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,6 +202,7 @@ impl From<&Package> for PackageV1 {
             arch: p.arch.clone(),
             commit: p.commit.clone(),
             requirement: p.requirement.clone(),
+            local: p.local,
         }
     }
 }
