@@ -26,17 +26,34 @@ const MAX_SEARCHED_FILE: u64 = 256 * 1024 * 1024;
 /// Where applications are deployed, searched by `--host` unless `--app-root` is given.
 const DEFAULT_APP_ROOTS: &[&str] = &["var/www", "srv", "opt"];
 
-pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
-    let paths =
-        if args.paths.is_empty() && !args.host { vec![PathBuf::from(".")] } else { args.paths };
+/// Packages, input problems and host facts, collected from the inputs of a command.
+pub(crate) struct Collected {
+    pub packages: Vec<Package>,
+    pub errors: Vec<ParseError>,
+    pub host: Option<wire::HostV1>,
+    /// How many inputs were read.
+    pub files: usize,
+}
+
+/// What to collect: the paths (files or directories to search) and, with `host`, this machine.
+pub(crate) struct Inputs<'a> {
+    pub paths: &'a [PathBuf],
+    pub host: bool,
+    pub root: &'a Path,
+    pub app_roots: &'a [PathBuf],
+    pub include_node_modules: bool,
+}
+
+/// Reads every input (the IO edge of inventory, shared with `ward scan`).
+pub(crate) fn collect(inputs: &Inputs<'_>) -> Collected {
     let mut results: Vec<(PathBuf, Parsed)> = Vec::new();
-    let host = args.host.then(|| {
-        collect_host(&args.root, &args.app_roots, args.include_node_modules, &mut results)
+    let host = inputs.host.then(|| {
+        collect_host(inputs.root, inputs.app_roots, inputs.include_node_modules, &mut results)
     });
-    for path in &paths {
+    for path in inputs.paths {
         match std::fs::metadata(path) {
             Err(e) => results.push((path.clone(), unreadable(path, &e))),
-            Ok(meta) if meta.is_dir() => search(path, args.include_node_modules, &mut results),
+            Ok(meta) if meta.is_dir() => search(path, inputs.include_node_modules, &mut results),
             Ok(_) => {
                 if let Some(parsed) = read_input(path, true) {
                     results.push((path.clone(), parsed));
@@ -53,7 +70,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
     let mut errors = Vec::new();
     // Packages a requirements file pulled in through `-r` belong to the included file: they
     // are reported once, and not at all when that file is an input itself.
-    let inputs: BTreeSet<String> = results.iter().map(|(path, _)| display(path)).collect();
+    let inputs_shown: BTreeSet<String> = results.iter().map(|(path, _)| display(path)).collect();
     let mut included = BTreeSet::new();
     let files = results.len();
     for (path, parsed) in results {
@@ -62,7 +79,7 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         for p in parsed.packages {
             if p.location.path != own {
                 let key = (p.location.clone(), p.name.clone(), p.version.clone());
-                if inputs.contains(&p.location.path) || !included.insert(key) {
+                if inputs_shown.contains(&p.location.path) || !included.insert(key) {
                     continue;
                 }
             }
@@ -70,6 +87,19 @@ pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let errors: Vec<ParseError> = errors.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    Collected { packages, errors, host, files }
+}
+
+pub fn run(args: InventoryArgs) -> anyhow::Result<ExitCode> {
+    let paths =
+        if args.paths.is_empty() && !args.host { vec![PathBuf::from(".")] } else { args.paths };
+    let Collected { packages, errors, host, files } = collect(&Inputs {
+        paths: &paths,
+        host: args.host,
+        root: &args.root,
+        app_roots: &args.app_roots,
+        include_node_modules: args.include_node_modules,
+    });
     match write_output(args.format, &packages, &errors, host) {
         // A closed pipe (`ward inventory | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
