@@ -250,6 +250,7 @@ mod tests {
     fn a_tools_venv_without_the_validators_is_an_error_naming_the_fix() {
         // A venv of the same Python with nothing installed in it.
         let real = tools_dir().expect("tools dir");
+        assert!(real.join("bin/python3").is_file(), "no tools venv; {INSTALL_HINT}");
         let empty = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(empty.path().join("bin")).expect("bin");
         std::os::unix::fs::symlink(real.join("bin/python3"), empty.path().join("bin/python3"))
