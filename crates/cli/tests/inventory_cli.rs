@@ -91,6 +91,60 @@ fn cyclonedx_output_reads_back_as_the_same_packages() {
     assert_eq!(key(&back), key(&first));
 }
 
+/// A small dpkg status: a binary package of another source (`ward:source`), an epoch, `~`
+/// and `+` in versions, an `all` architecture.
+const DPKG_STATUS: &str = "\
+Package: libssl3
+Status: install ok installed
+Architecture: amd64
+Multi-Arch: same
+Source: openssl
+Version: 3.0.15-1~deb12u1
+Description: Secure Sockets Layer toolkit - shared libraries
+
+Package: login
+Status: install ok installed
+Architecture: amd64
+Source: shadow (1:4.13+dfsg1-1)
+Version: 1:4.13+dfsg1-1+b1
+Description: system login tools
+
+Package: adduser
+Status: install ok installed
+Architecture: all
+Version: 3.134
+Description: add and remove users and groups
+";
+
+/// `ward inventory -f cyclonedx` meets the official CycloneDX 1.6 schema (strict: no unknown
+/// properties), checked by cyclonedx-python-lib's validator, for lockfiles of two ecosystems
+/// (the npm one with dev packages: `scope`), a dpkg status, and the fixture tree (unpinned
+/// requirements: components without a version).
+#[test]
+fn cyclonedx_output_is_valid_cyclonedx_1_6() {
+    let status_dir = tempfile::tempdir().unwrap();
+    std::fs::write(status_dir.path().join("status"), DPKG_STATUS).unwrap();
+    let real = data_dir().join("real-inputs");
+    let inputs = [
+        (real.join("cargo"), "ripgrep-15.2.0.Cargo.lock"),
+        (real.join("npm"), "express-4.21.2-with-dev.package-lock.json"),
+        (status_dir.path().to_path_buf(), "status"),
+        (fixtures(), "project"),
+    ];
+    let mut failures = Vec::new();
+    for (dir, input) in &inputs {
+        let o = inventory(dir, &[input, "-f", "cyclonedx"]);
+        assert!(o.status.success(), "{input}: {}", text(&o.stderr));
+        let bom: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(!bom["components"].as_array().unwrap().is_empty(), "{input}: no components");
+        if let Err(e) = ward_testdata::validate_json(ward_testdata::Schema::CycloneDx16, &o.stdout)
+        {
+            failures.push(format!("{input}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 #[test]
 fn malformed_and_unreadable_inputs_are_reported_and_the_rest_continues() {
     let o = inventory(&fixtures(), &["broken", "does-not-exist", "-f", "json"]);

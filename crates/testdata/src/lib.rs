@@ -1,11 +1,16 @@
 //! Shared helpers for ward's tests and benchmarks. Above all, where the field data lives:
 //! `$WARD_TEST_DATA`, or `../shared/data` beside the repository. This is the one place that
 //! resolves it, so every test and benchmark reads the same copy and fails the same clear way
-//! when it is missing.
+//! when it is missing. Also [`validate_json`]: ward's JSON outputs against the official
+//! schemas, with the reference validators `.ci/run` installs.
 
 #![forbid(unsafe_code)]
 
+mod json_schema;
+
 use std::path::PathBuf;
+
+pub use json_schema::{validate_json, Schema};
 
 /// The folder `sub` of the shared data (`"advisories"`, `"lockfiles"`, `"version-vectors"`...).
 ///
