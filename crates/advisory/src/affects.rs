@@ -45,7 +45,10 @@ pub fn affects(affected: &Affected, version: &str) -> Result<bool, AffectsError>
             Ok(false)
         }
         Some("nodejs-security-wg") => {
-            let options = NpmOptions::default();
+            // Pre-releases are ordered by SemVer precedence, not excluded: node-semver's
+            // default exclusion answers "may npm pick this version for the range", while the
+            // question here is "is this build vulnerable"; 4.17.21-beta.1 predates the fix.
+            let options = NpmOptions { include_prerelease: true, ..NpmOptions::default() };
             let v = NpmVersion::parse(version, options)?;
             let range = |key: &str| -> Result<Option<NpmRange>, VersionError> {
                 native

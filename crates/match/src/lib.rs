@@ -284,7 +284,7 @@ pub fn scan<A: Advisories>(packages: &[Package], advisories: &A, options: &Optio
         if findings.is_empty() && notices.is_empty() {
             continue;
         }
-        let upgrade = if findings.is_empty() { None } else { matched.upgrade.clone() };
+        let upgrade = matched.upgrade.clone();
         let fix_command = upgrade.as_deref().and_then(|u| fix::command(p, u));
         grouped.insert(
             group_key,
@@ -393,19 +393,22 @@ fn match_one<A: Advisories>(p: &Package, advisories: &A) -> Matched {
     }
     let mut findings = Vec::new();
     let mut notices = Vec::new();
-    let mut candidates: Vec<String> = Vec::new();
-    let mut gating_entries: Vec<&Affected> = Vec::new();
+    // Fixed versions and entries of the findings, and of the notices (the upgrade fixes the
+    // findings; with none, it fixes the notices that have a fix, e.g. unsound APIs).
+    let mut gating: (Vec<String>, Vec<&Affected>) = (Vec::new(), Vec::new());
+    let mut informational: (Vec<String>, Vec<&Affected>) = (Vec::new(), Vec::new());
     for group in &groups {
         let finding = merge(p, group, advisories, &mut errors);
-        if finding.kind.is_notice() {
-            notices.push(finding);
+        let (list, into) = if finding.kind.is_notice() {
+            (&mut notices, &mut informational)
         } else {
-            for hit in group {
-                candidates.extend(fixed_versions(hit.affected()).cloned());
-                gating_entries.push(hit.affected());
-            }
-            findings.push(finding);
+            (&mut findings, &mut gating)
+        };
+        for hit in group {
+            into.0.extend(fixed_versions(hit.affected()).cloned());
+            into.1.push(hit.affected());
         }
+        list.push(finding);
     }
     // A security update lists the CVE findings it fixes.
     let mut security: Vec<usize> = Vec::new();
@@ -417,7 +420,7 @@ fn match_one<A: Advisories>(p: &Package, advisories: &A) -> Matched {
     for i in security {
         let update = findings[i].fixed.last().cloned();
         let Some(update) = update else { continue };
-        let fixed_by: Vec<String> = findings
+        let fixed_by: Vec<&Finding> = findings
             .iter()
             .filter(|f| f.kind == Kind::Vulnerability)
             .filter(|f| {
@@ -426,14 +429,26 @@ fn match_one<A: Advisories>(p: &Package, advisories: &A) -> Matched {
                         .is_ok_and(|o| o != std::cmp::Ordering::Greater)
                 })
             })
-            .flat_map(|f| f.cves().map(str::to_string).collect::<Vec<_>>())
             .collect();
-        findings[i].fixes = fixed_by;
+        let mut cves: Vec<String> =
+            fixed_by.iter().flat_map(|f| f.cves().map(str::to_string)).collect();
+        cves.sort();
+        cves.dedup();
+        // An update is as urgent as the worst vulnerability it fixes.
+        let worst = fixed_by.iter().map(|f| f.severity.clone()).reduce(Severity::worst);
+        let risk = fixed_by.iter().map(|f| f.risk).fold(0.0, f64::max);
+        let update = &mut findings[i];
+        update.fixes = cves;
+        if let Some(worst) = worst {
+            update.severity = worst;
+            update.risk = risk;
+        }
     }
-    let upgrade = if findings.is_empty() {
+    let (candidates, entries) = if findings.is_empty() { &informational } else { &gating };
+    let upgrade = if candidates.is_empty() {
         None
     } else {
-        fix::smallest_upgrade(p, version, &candidates, &gating_entries)
+        fix::smallest_upgrade(p, version, candidates, entries)
     };
     let order = |a: &Finding, b: &Finding| {
         b.risk

@@ -358,6 +358,20 @@ impl Index {
         self.records_where("SELECT id, data FROM records WHERE feed = ?1 ORDER BY id", &[&feed])
     }
 
+    /// When the index was built (Unix seconds) and how many records it holds: the cheap part
+    /// of [`Index::status`], for commands that only report what they read.
+    pub fn summary(&self) -> Result<(i64, u64), StoreError> {
+        let built_at: String = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| r.get(0))
+            .map_err(self.err())?;
+        let records: u64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+            .map_err(self.err())?;
+        Ok((built_at.parse().unwrap_or(0), records))
+    }
+
     /// Per-ecosystem and per-feed counts.
     pub fn status(&self) -> Result<Status, StoreError> {
         let built_at: i64 = self
