@@ -11,6 +11,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use ward_inventory::ParseError;
@@ -130,6 +131,11 @@ pub fn advisory_source(id: &str) -> AdvisorySource {
         }
         _ => page("OSV", format!("https://osv.dev/vulnerability/{id}")),
     }
+}
+
+/// The ecosystem name without its release (`Debian` for `Debian:12`).
+pub(crate) fn ecosystem_name(ecosystem: &str) -> &str {
+    ecosystem.split(':').next().unwrap_or(ecosystem)
 }
 
 /// A hand-built scan with one of everything the writers handle, for their snapshot tests.
