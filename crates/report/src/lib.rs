@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cyclonedx;
 pub mod json;
 pub mod markdown;
 pub mod sarif;
@@ -136,6 +137,12 @@ pub fn advisory_source(id: &str) -> AdvisorySource {
 /// The ecosystem name without its release (`Debian` for `Debian:12`).
 pub(crate) fn ecosystem_name(ecosystem: &str) -> &str {
     ecosystem.split(':').next().unwrap_or(ecosystem)
+}
+
+/// Whether a suppression came from a VEX statement (its rule is `file#statements[i]`) rather
+/// than an ignore rule in `ward.toml`.
+pub(crate) fn from_vex(s: &ward_match::Suppressed) -> bool {
+    s.rule.contains("#statements[")
 }
 
 /// A hand-built scan with one of everything the writers handle, for their snapshot tests.
