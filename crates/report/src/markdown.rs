@@ -30,8 +30,12 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// A code span that survives any content and a table cell.
+/// A code span that survives any content and a table cell; `—` for an empty text (an empty
+/// code span cannot be written).
 pub fn code(s: &str) -> String {
+    if s.is_empty() {
+        return "—".to_string();
+    }
     let flat: String = s.chars().map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c }).collect();
     let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
@@ -286,6 +290,7 @@ mod tests {
         assert_eq!(code("npm install 'a|b@1'"), r"`npm install 'a\|b@1'`");
         assert_eq!(code("x `y` z"), "``x `y` z``");
         assert_eq!(code("`y`"), "`` `y` ``");
+        assert_eq!(code(""), "—");
         assert_eq!(link("X-1", Some("https://e.x/a (b)|c")), "[X-1](https://e.x/a%20%28b%29%7Cc)");
     }
 

@@ -340,7 +340,12 @@ pub fn document(report: &Report<'_>) -> Value {
         let pkg = &u.package;
         notifications.push(notification(
             "warning",
-            format!("not checked: {} {} ({}): {}", pkg.name, pkg.version, pkg.ecosystem, u.reason),
+            format!(
+                "not checked: {} ({}): {}",
+                format!("{} {}", pkg.name, pkg.version).trim_end(),
+                pkg.ecosystem,
+                u.reason
+            ),
             Some(physical(&pkg.location.path, pkg.location.line)),
         ));
     }
@@ -443,6 +448,32 @@ mod tests {
                     &json!("web/package-lock.json:npm/lodash@4.17.20/GHSA-29mw-wpgm-hmr9#2")
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn an_incomplete_scan_is_an_unsuccessful_invocation_with_notifications() {
+        let mut scan = fixture::scan();
+        scan.warnings.push("ward.toml:3: the rule expired on 2026-01-01".into());
+        let errors = [ward_inventory::ParseError::new("broken/composer.lock", Some(3), "not JSON")];
+        let mut report = fixture::report(&scan);
+        report.input_errors = &errors;
+        let doc = document(&report);
+        let invocation = &doc["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], json!(false));
+        assert_eq!(
+            invocation["toolExecutionNotifications"],
+            json!([
+                {
+                    "level": "error",
+                    "message": { "text": "not JSON" },
+                    "locations": [physical("broken/composer.lock", Some(3))],
+                },
+                {
+                    "level": "warning",
+                    "message": { "text": "ward.toml:3: the rule expired on 2026-01-01" },
+                },
+            ])
         );
     }
 
