@@ -1,11 +1,14 @@
 //! Compressed apt `Packages` files: the real Debian 12 security suite index compressed with
 //! every compression ward reads (gzip, xz, lz4 frame, zstd) is detected and imports exactly like
 //! the plain file under every naming style; truncated, corrupt and oversized streams are errors
-//! naming the file; and a host's `var/lib/apt/lists` yields its security suites.
+//! naming the file (also for arbitrary and mutated streams, which never panic); and a host's
+//! `var/lib/apt/lists` yields its security suites.
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
 use std::io::Write;
 use std::path::Path;
+
+use proptest::prelude::*;
 
 use ward_advisory::feed::compression::{self, Compression};
 use ward_advisory::feed::{self, Format, ImportError, Parsed};
@@ -156,6 +159,57 @@ fn decompression_stops_at_the_size_cap() {
         assert!(e.message.contains("decompresses to more than"), "{e}");
         let exact = compression::decompress_limited(&name, &bytes, plain.len() as u64).unwrap();
         assert!(exact.as_ref() == plain.as_slice(), "{name}: a stream exactly at the cap is read");
+    }
+}
+
+/// The small fixture index compressed every way, for mutation.
+fn small_streams() -> Vec<(Compression, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let plain = std::fs::read(dir.join("Packages.bookworm-security.main.amd64")).unwrap();
+    Compression::ALL.iter().map(|&c| (c, compress(c, &plain))).collect()
+}
+
+/// Decompressing under a small cap: no panic, never past the cap, errors name the file.
+fn decompresses_or_names_the_file(name: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
+    match compression::decompress_limited(name, bytes, 4096) {
+        Ok(out) => prop_assert!(out.len() <= 4096),
+        Err(e) => prop_assert_eq!(e.file, name),
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_under_every_name(
+        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        which in 0usize..5,
+        magic in any::<bool>(),
+    ) {
+        let streams = small_streams();
+        let (name, bytes) = match streams.get(which) {
+            // Behind a real stream's first bytes, so the decoders get past the magic.
+            Some((c, stream)) if magic => {
+                (format!("Packages.{}", c.extension()), [&stream[..6], &bytes[..]].concat())
+            }
+            Some((c, _)) => (format!("Packages.{}", c.extension()), bytes),
+            None => ("Packages".to_string(), bytes),
+        };
+        decompresses_or_names_the_file(&name, &bytes)?;
+    }
+
+    #[test]
+    fn mutated_streams(
+        which in 0usize..4,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in any::<usize>(),
+    ) {
+        let (c, mut bytes) = small_streams().swap_remove(which);
+        for (at, byte) in edits {
+            let i = at % bytes.len();
+            bytes[i] = byte;
+        }
+        bytes.truncate(bytes.len() - cut % 4);
+        decompresses_or_names_the_file(&format!("Packages.{}", c.extension()), &bytes)?;
     }
 }
 
