@@ -416,7 +416,8 @@ pub enum DbCommand {
     /// Formats: OSV JSON and YAML records (files or folders), zips in osv.dev's all.zip
     /// layout, FriendsOfPHP security-advisories YAML, Node.js security WG npm JSON, Alpine
     /// secdb YAML/JSON, RustSec advisories (TOML front matter), Debian/Ubuntu security-suite
-    /// apt Packages files (named after their suite: Packages.bookworm-security.main.amd64),
+    /// apt Packages files, plain or .gz/.xz/.lz4/.zst (named after their suite:
+    /// Packages.bookworm-security.main.amd64, or apt's and the mirrors' names),
     /// the Debian security tracker's JSON, CISA KEV JSON and EPSS CSV. Files that are not
     /// advisories (READMEs, licenses) are skipped. Rejected records are listed with their
     /// file and field, the rest is imported, and the command exits 2.

@@ -149,6 +149,38 @@ fn imports_every_shared_feed_with_the_expected_counts() {
     );
 }
 
+/// apt's own lz4 list, under apt's own name, imports like the plain file; once truncated,
+/// `ward db update` keeps the last good data and says why, naming the file.
+#[test]
+fn imports_an_apt_list_compressed_with_lz4() {
+    let dir = tempfile::tempdir().unwrap();
+    let lists = tempfile::tempdir().unwrap();
+    let plain =
+        shared().join("../real-inputs/debian-bookworm/Packages.bookworm-security.main.amd64");
+    let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    encoder.write_all(&std::fs::read(plain).unwrap()).unwrap();
+    let lz4 = encoder.finish().unwrap();
+    let path = lists.path().join(
+        "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages.lz4",
+    );
+    std::fs::write(&path, &lz4).unwrap();
+    let path = path.canonicalize().unwrap();
+    let path = path.to_str().unwrap();
+    ok(dir.path(), &["import", path]);
+    let status = json(dir.path(), &["status", "--format", "json"]);
+    assert_eq!(status["ecosystems"]["Debian:12"], 408);
+    assert_eq!(status["feeds"][0]["formats"], serde_json::json!(["apt-security-packages"]));
+
+    std::fs::write(path, &lz4[..lz4.len() / 2]).unwrap();
+    let o = ward(dir.path(), &["update"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("FAILED, keeping the last good data"), "{}", text(&o.stdout));
+    let status = json(dir.path(), &["status", "--format", "json"]);
+    assert_eq!(status["ecosystems"]["Debian:12"], 408);
+    let error = status["feeds"][0]["last_error"].as_str().unwrap();
+    assert!(error.contains(&format!("{path}: (compression): truncated")), "{error}");
+}
+
 #[test]
 fn rejected_records_are_named_and_the_rest_imported() {
     let dir = tempfile::tempdir().unwrap();

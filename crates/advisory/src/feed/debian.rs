@@ -8,13 +8,17 @@
 //! flagged and backported fixes are never false positives. The binaries built from it are kept in
 //! `affected[0].database_specific.binaries`. The suite is read from the file name
 //! (`Packages.bookworm-security.main.amd64`, apt's `..._dists_bookworm-security_main_binary-amd64_Packages`,
-//! or `dists/bookworm-security/main/binary-amd64/Packages`).
+//! or `dists/bookworm-security/main/binary-amd64/Packages`; Debian 10's `buster/updates` reads as
+//! `buster-security`), plain or compressed as apt and the mirrors keep it (`Packages.xz`,
+//! `..._Packages.lz4`).
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use ward_version::{Ecosystem, EcosystemKind, Scheme, Version};
 
+use super::compression::{self, Compression};
 use super::{text, ImportError, Parsed};
 use crate::model::{Affected, EcosystemName, Package, Range, RangeEvent, Record};
 
@@ -41,27 +45,48 @@ pub fn release_of(codename: &str) -> Option<Ecosystem> {
         .map(|(_, kind, release)| Ecosystem::with_release(*kind, release))
 }
 
-/// Whether a file looks like an apt `Packages` index.
-pub fn looks_like_packages(path: &str, head: &str) -> bool {
+/// Whether a file looks like an apt `Packages` index: named like one (a compression extension
+/// aside) and starting with a stanza, or with the magic bytes of a compression ward reads.
+pub fn looks_like_packages(path: &str, head: &[u8]) -> bool {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    (name.starts_with("Packages") || name.ends_with("_Packages")) && head.starts_with("Package: ")
+    let (name, _) = compression::split_name(name);
+    (name.starts_with("Packages") || name.ends_with("_Packages"))
+        && (head.starts_with(b"Package: ") || Compression::of_bytes(head).is_some())
 }
 
-/// The security suite a file name names (`bookworm-security`), if any.
+/// The security suite a file name names (`bookworm-security`), if any. Debian 10 and older
+/// published it as `<codename>/updates` (`dists/buster/updates/main/...`); that is read as
+/// `buster-security`.
 pub fn suite_of(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split(['/', '\\', '.', '_']).collect();
     // The last such part: apt's list names start with the repository (`debian-security`).
-    path.split(['/', '\\', '.', '_'])
-        .rfind(|part| {
-            part.ends_with("-security")
-                && part.len() > "-security".len()
-                && !matches!(*part, "debian-security" | "ubuntu-security")
+    let suite = parts.iter().rfind(|part| {
+        part.ends_with("-security")
+            && part.len() > "-security".len()
+            && !matches!(**part, "debian-security" | "ubuntu-security")
+    });
+    if let Some(suite) = suite {
+        return Some(suite.to_string());
+    }
+    parts
+        .windows(2)
+        .rfind(|pair| {
+            pair[1] == "updates"
+                && CODENAMES
+                    .iter()
+                    .any(|(c, kind, _)| *c == pair[0] && *kind == EcosystemKind::Debian)
         })
-        .map(str::to_string)
+        .map(|pair| format!("{}-security", pair[0]))
 }
 
-/// Parses one `Packages` file of a security suite.
+/// Parses one `Packages` file of a security suite, plain or compressed (gzip, xz, lz4 frame,
+/// zstd: see [`compression`]).
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let text = match text(path, bytes) {
+    let bytes = match compression::decompress(path, bytes) {
+        Ok(b) => b,
+        Err(e) => return Parsed { errors: vec![e], ..Parsed::default() },
+    };
+    let text = match text(path, &bytes) {
         Ok(t) => t,
         Err(p) => return p,
     };
@@ -156,6 +181,39 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     Parsed::records(records, errors)
 }
 
+/// Merges the records of several `Packages` files of the same suites (one per architecture,
+/// `binary-all`, a list read twice): one record per id, its `binaries` the union of all.
+pub fn merge(records: Vec<Record>) -> Vec<Record> {
+    let mut by_id: BTreeMap<String, Record> = BTreeMap::new();
+    for record in records {
+        match by_id.entry(record.id.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(record);
+            }
+            Entry::Occupied(mut slot) => {
+                let mut binaries = binaries_of(slot.get());
+                binaries.extend(binaries_of(&record));
+                if let Some(affected) = slot.get_mut().affected.first_mut() {
+                    affected.database_specific = Some(json!({ "binaries": binaries }));
+                }
+            }
+        }
+    }
+    by_id.into_values().collect()
+}
+
+/// The binary package names a record of this module lists.
+fn binaries_of(record: &Record) -> BTreeSet<String> {
+    record
+        .affected
+        .first()
+        .and_then(|a| a.database_specific.as_ref())
+        .and_then(|d| d.get("binaries"))
+        .and_then(|b| b.as_array())
+        .map(|names| names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn merging_lists_of_one_suite_unions_the_binaries() {
+        let amd64 = "Package: libssl3\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n\nPackage: a\nVersion: 1\n";
+        let i386 = "Package: libssl3\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n\nPackage: openssl\nVersion: 3.0.15-1~deb12u1\n";
+        let mut records =
+            parse("x_dists_bookworm-security_main_binary-amd64_Packages", amd64.as_bytes()).records;
+        records.extend(
+            parse("x_dists_bookworm-security_main_binary-i386_Packages", i386.as_bytes()).records,
+        );
+        let merged = merge(records);
+        let ids: Vec<&str> = merged.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "DEBIAN-SECURITY-UPDATE:bookworm-security:a:1",
+                "DEBIAN-SECURITY-UPDATE:bookworm-security:openssl:3.0.15-1~deb12u1"
+            ]
+        );
+        assert_eq!(
+            merged[1].affected[0].database_specific.as_ref().unwrap()["binaries"],
+            json!(["libssl3", "openssl"])
+        );
+    }
+
+    #[test]
     fn suites_from_file_names() {
         assert_eq!(
             suite_of(
@@ -195,7 +277,19 @@ mod tests {
             suite_of("/x/dists/jammy-security/main/binary-amd64/Packages").as_deref(),
             Some("jammy-security")
         );
+        assert_eq!(
+            suite_of("security.debian.org_debian-security_dists_buster_updates_main_binary-amd64_Packages.xz")
+                .as_deref(),
+            Some("buster-security")
+        );
+        assert_eq!(
+            suite_of("/m/debian-security/dists/buster/updates/main/binary-amd64/Packages.gz")
+                .as_deref(),
+            Some("buster-security")
+        );
         assert_eq!(suite_of("Packages.bookworm-updates.main.amd64"), None);
+        assert_eq!(suite_of("x_dists_buster-updates_main_binary-amd64_Packages"), None);
+        assert_eq!(suite_of("x_dists_jammy_updates_main_binary-amd64_Packages"), None);
         let parsed = parse("Packages.bookworm-updates.main.amd64", b"Package: a\nVersion: 1\n");
         assert_eq!(parsed.errors[0].field, "(file name)");
     }

@@ -12,6 +12,7 @@ use crate::model::Record;
 pub mod alpine;
 pub mod archive;
 mod comparators;
+pub mod compression;
 pub mod debian;
 pub mod debian_tracker;
 pub mod enrichment;
@@ -136,7 +137,7 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
     let lower = name.to_ascii_lowercase();
     let head = &bytes[..bytes.len().min(4096)];
     let head_text = String::from_utf8_lossy(head);
-    if debian::looks_like_packages(path, &head_text) {
+    if debian::looks_like_packages(path, head) {
         return Some(Format::DebianSecurity);
     }
     if lower.ends_with(".zip") || head.starts_with(b"PK\x03\x04") {

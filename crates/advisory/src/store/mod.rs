@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::feed::{EpssScore, KevEntry};
 use crate::model::Record;
 
+pub mod apt;
 pub mod build;
 pub mod fetch;
 pub mod source;
