@@ -74,6 +74,36 @@ pub enum Command {
     ///   ward inventory --host                            # this machine and its apps
     #[command(verbatim_doc_comment)]
     Inventory(InventoryArgs),
+
+    /// Find what is vulnerable: packages × the advisory index → findings with severity and fix.
+    ///
+    /// PATH is anything `ward inventory` accepts (lockfiles, SBOMs, OS package databases,
+    /// directories to search); `--host` adds this machine's OS packages and the pending
+    /// updates of its distribution's security suite (read from apt's own lists, no network).
+    /// Each finding names the advisory (aliases merged: one finding, not three), its CVSS
+    /// score computed from the vector (or the feed's rating), KEV and EPSS when imported, the
+    /// fixed versions, and per package the smallest upgrade that fixes every finding with the
+    /// command that applies it. Findings are sorted by risk: known exploited first, then
+    /// severity × EPSS. Unmaintained/unsound notices are listed apart and never fail the scan.
+    ///
+    /// Ignore rules live in `ward.toml` (`[[scan.ignore]]` with `id`/`package`/`path`/`host`,
+    /// a `reason` and an `expires` date; an expired rule stops hiding and warns); OpenVEX
+    /// documents (`--vex`) hide `not_affected` and `fixed` statements.
+    ///
+    /// Without --offline, a missing index or one older than --max-db-age-hours is updated
+    /// first (`ward db update`); if that fails the scan goes on with what is there.
+    ///
+    /// Exit codes (stable): 0 no finding at or above --fail-on, 1 findings at or above it,
+    /// 2 error (an input or advisory could not be read: the result is incomplete).
+    /// Findings without any severity count as critical for --fail-on.
+    ///
+    /// Examples:
+    ///   ward scan                                  # the current directory
+    ///   ward scan Cargo.lock --fail-on high
+    ///   ward scan --host --format json > host.json
+    ///   ward scan --sbom bom.cdx.json --format sarif --output ward.sarif
+    #[command(verbatim_doc_comment)]
+    Scan(ScanArgs),
 }
 
 /// Where `ward check serve` keeps its state (status, metrics, the passive spool).
@@ -536,4 +566,98 @@ pub enum InventoryFormat {
     Json,
     /// A CycloneDX 1.6 JSON SBOM.
     Cyclonedx,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan (default: the current directory, unless --host or
+    /// --sbom is given).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+    /// Scan this machine: OS packages, pending security updates, and the apps under the app
+    /// roots.
+    #[arg(long)]
+    pub host: bool,
+    /// With --host: read the machine's files under this directory instead of `/`.
+    #[arg(long, value_name = "DIR", default_value = "/", requires = "host")]
+    pub root: PathBuf,
+    /// With --host: where applications are deployed (repeatable; default /var/www, /srv, /opt).
+    #[arg(long = "app-root", value_name = "DIR", requires = "host")]
+    pub app_roots: Vec<PathBuf>,
+    /// Read a CycloneDX or SPDX JSON SBOM (components by purl). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Vec<PathBuf>,
+    /// The distribution release of OS packages read from a file (a dpkg status or apk
+    /// database given as PATH), e.g. Debian:12, Ubuntu:22.04, Alpine:v3.19.
+    #[arg(long, value_name = "ECOSYSTEM")]
+    pub distro: Option<String>,
+    /// The host name host-scoped ignore rules see (default: the scanned machine's, with --host).
+    #[arg(long, value_name = "NAME")]
+    pub host_name: Option<String>,
+    /// The configuration file with `[[scan.ignore]]` rules (default: ./ward.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More ignore rules, in the same format as ward.toml. Repeatable.
+    #[arg(long = "ignore-file", value_name = "FILE")]
+    pub ignore_files: Vec<PathBuf>,
+    /// An OpenVEX document: statements `not_affected` and `fixed` hide their findings.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Never update the advisory index; scan with what is there.
+    #[arg(long)]
+    pub offline: bool,
+    /// Without --offline, update an index older than this first.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub max_db_age_hours: u64,
+    /// The data directory holding the advisory index [env: WARD_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Also search node_modules folders.
+    #[arg(long)]
+    pub include_node_modules: bool,
+}
+
+/// How `ward scan` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Grouped by package, highest risk first, with fix commands and a summary line.
+    Table,
+    /// The versioned `ward.scan/1` document (docs/json/scan.md).
+    Json,
+    /// SARIF 2.1.0, results pointing at the lockfile lines (code-scanning UIs).
+    Sarif,
+    /// CycloneDX 1.6 with `vulnerabilities` (VEX).
+    Cyclonedx,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// The `--fail-on` threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<FailOn> for ward_match::Level {
+    fn from(f: FailOn) -> ward_match::Level {
+        match f {
+            FailOn::Low => ward_match::Level::Low,
+            FailOn::Medium => ward_match::Level::Medium,
+            FailOn::High => ward_match::Level::High,
+            FailOn::Critical => ward_match::Level::Critical,
+        }
+    }
 }

@@ -68,7 +68,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
 
 /// `--data-dir`, else `WARD_DATA_DIR`, else `/var/lib/ward` for root and the XDG data dir
 /// (`$XDG_DATA_HOME/ward`, `~/.local/share/ward`) for users.
-fn resolve_data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(crate) fn resolve_data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = flag {
         return Ok(dir);
     }
@@ -93,7 +93,7 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -208,6 +208,41 @@ fn update(data_dir: &Path, args: DbUpdateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Updates the configured feeds (the defaults when none is configured) for `ward scan`: no
+/// per-feed report, one error naming every feed that failed.
+pub(crate) fn update_quietly(data_dir: &Path) -> anyhow::Result<()> {
+    let known = match Index::open(data_dir) {
+        Ok(index) => index.status()?.feeds.len(),
+        Err(_) => 0,
+    };
+    let add = if known == 0 { default_feeds() } else { Vec::new() };
+    if known == 0 && add.is_empty() {
+        anyhow::bail!("no feeds configured and WARD_DB_DEFAULT_FEEDS is empty");
+    }
+    let bar = progress_bar("updating the advisory index");
+    let outcome = store::update_feeds(data_dir, &add, now(), &mut |name| {
+        bar.set_message(format!("fetching {name}"));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    let failed: Vec<String> = outcome
+        .feeds
+        .iter()
+        .filter_map(|(name, r)| match r {
+            FeedOutcome::Failed(reason) => Some(format!("{name}: {reason}")),
+            _ => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} feeds failed (their last good data is kept): {}",
+            failed.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn status(data_dir: &Path, args: DbStatusArgs) -> anyhow::Result<ExitCode> {

@@ -9,6 +9,7 @@ mod check;
 mod db;
 mod inventory;
 mod run;
+mod scan;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Db(args) => db::run(args),
         Command::Inventory(args) => inventory::run(args),
+        Command::Scan(args) => scan::run(args),
     }
 }
 
