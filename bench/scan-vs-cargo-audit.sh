@@ -48,7 +48,9 @@ for lock in "$data"/real-inputs/cargo/*.Cargo.lock "$data"/lockfiles/cargo-audit
         >/dev/null
     python3 - "$work/$name.json" "$name" "$packages" >>"$results" <<'PY'
 import json, sys
-runs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+# hyperfine 1.19+ keeps the -n name in "name" and timings under "summary".
+wall = lambda r: r["summary"]["time_wall_clock"] if "summary" in r else r
+runs = {r.get("name", r["command"]): wall(r) for r in json.load(open(sys.argv[1]))["results"]}
 w, c = runs["ward"], runs["cargo-audit"]
 ms = lambda r: f'{r["mean"] * 1000:.1f} ± {r["stddev"] * 1000:.1f} ms'
 print(f'| {sys.argv[2]} | {sys.argv[3]} | {ms(w)} | {ms(c)} | {c["mean"] / w["mean"]:.1f}× |')
@@ -68,9 +70,18 @@ echo "| whole-host scan | warm mean | peak RSS |"
 echo "|---|---:|---:|"
 "$tools/bin/hyperfine" -N --warmup 3 --min-runs 20 --ignore-failure --export-json "$work/host.json" \
     -n host "$ward scan --offline --data-dir $work/all --host --app-root $apps --format json" >/dev/null
-rss=$(/usr/bin/time -f '%M' "$ward" scan --offline --data-dir "$work/all" --host --app-root "$apps" --format json 2>&1 >/dev/null | tail -1)
-python3 - "$work/host.json" "$rss" <<'PY'
+# Peak memory: hyperfine's own measurement (1.19+), else /usr/bin/time (ward exits 1 here:
+# the host has findings).
+/usr/bin/time -o "$work/host.rss" -f '%M' "$ward" scan --offline --data-dir "$work/all" --host \
+    --app-root "$apps" --format json >/dev/null 2>&1 || true
+rss=$(tail -1 "$work/host.rss")
+python3 - "$work/host.json" "${rss:-0}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print(f'| `ward scan --host --app-root APPS` | {r["mean"] * 1000:.1f} ± {r["stddev"] * 1000:.1f} ms | {int(sys.argv[2]) / 1024:.1f} MiB |')
+if "summary" in r:
+    peak = r["summary"]["memory_peak_resident"]["mean"] / 2**20
+    r = r["summary"]["time_wall_clock"]
+else:
+    peak = int(sys.argv[2]) / 1024
+print(f'| `ward scan --host --app-root APPS` | {r["mean"] * 1000:.1f} ± {r["stddev"] * 1000:.1f} ms | {peak:.1f} MiB |')
 PY
