@@ -69,6 +69,21 @@ fn triples(doc: &Value, key: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names of the packages with a pending security update in a `ward.scan/1` document.
+fn security_updated(doc: &Value) -> BTreeSet<String> {
+    doc["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| {
+            p["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["kind"] == "security-update"))
+        })
+        .map(|p| p["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 fn tools_dir() -> PathBuf {
     std::env::var_os("WARD_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/ward-tools")
@@ -280,17 +295,7 @@ fn captured_debian_host_agrees_with_apt() {
         &["--distro", "Debian:12", &host.join("dpkg-status").display().to_string()],
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    let ours: BTreeSet<String> = doc["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .filter(|p| {
-            p["findings"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|f| f["kind"] == "security-update"))
-        })
-        .map(|p| p["name"].as_str().unwrap_or("").to_string())
-        .collect();
+    let ours = security_updated(&doc);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apt_candidates.py");
     let o = Command::new("/usr/bin/python3")
         .arg(&script)
@@ -471,17 +476,7 @@ fn host_scan_reports_the_pending_security_updates_apt_lists() {
     let empty = tempfile::tempdir().expect("dir");
     let (doc, o) = scan_json(empty.path(), &["--host"]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o.stderr));
-    let ours: BTreeSet<String> = doc["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .filter(|p| {
-            p["findings"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|f| f["kind"] == "security-update"))
-        })
-        .map(|p| p["name"].as_str().unwrap_or("").to_string())
-        .collect();
+    let ours = security_updated(&doc);
     let apt = Command::new("apt")
         .args(["list", "--upgradable"])
         .env("LC_ALL", "C")

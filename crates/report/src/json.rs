@@ -133,7 +133,5 @@ pub fn document<'a>(report: &'a Report<'a>) -> ScanV1<'a> {
 
 /// `ward.scan/1` as pretty-printed JSON with a final newline.
 pub fn render(report: &Report<'_>) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(&document(report)).unwrap_or_default();
-    out.push(b'\n');
-    out
+    crate::pretty_json(&document(report))
 }

@@ -95,6 +95,13 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
+/// A JSON document pretty-printed with a final newline (the JSON-based formats).
+pub(crate) fn pretty_json(document: &impl serde::Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(document).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
 /// `path:line`, or the path alone.
 pub fn place(path: &str, line: Option<u32>) -> String {
     match line {

@@ -376,9 +376,7 @@ pub fn document(report: &Report<'_>) -> Value {
 
 /// The SARIF log as pretty-printed JSON with a final newline.
 pub fn render(report: &Report<'_>) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(&document(report)).unwrap_or_default();
-    out.push(b'\n');
-    out
+    crate::pretty_json(&document(report))
 }
 
 #[cfg(test)]
