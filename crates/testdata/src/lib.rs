@@ -2,14 +2,17 @@
 //! `$WARD_TEST_DATA`, or `../shared/data` beside the repository. This is the one place that
 //! resolves it, so every test and benchmark reads the same copy and fails the same clear way
 //! when it is missing. Also [`validate_json`]: ward's JSON outputs against the official
-//! schemas, with the reference validators `.ci/run` installs.
+//! schemas, with the reference validators `.ci/run` installs. And [`DebianSystem`]: a private
+//! copy of the Debian 12 system `ward patch` is tested on.
 
 #![forbid(unsafe_code)]
 
+mod debian;
 mod json_schema;
 
 use std::path::PathBuf;
 
+pub use debian::{debian_image, DebianSystem};
 pub use json_schema::{validate_json, Schema};
 
 /// The folder `sub` of the shared data (`"advisories"`, `"lockfiles"`, `"version-vectors"`...).

@@ -1,0 +1,6 @@
+//! ward's host patch engine: plan the pending updates (security or all, allow/deny, holds and
+//! pins respected), back up what a run touches, apply in small steps, find and restart what
+//! still runs replaced code, verify with health checks, roll back to the exact previous
+//! versions when verification fails, and record every run.
+//!
+//! Pure modules (bytes and values in, values out): [`changelog`], [`deb`].
