@@ -298,7 +298,7 @@ pub struct CheckRunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
     /// Run a built-in check instead of a plugin: http, tcp, dns, process, disk, load,
-    /// file_age. Its parameters come from the flags below and `--param`.
+    /// file_age, unit. Its parameters come from the flags below and `--param`.
     #[arg(long, value_name = "KIND", conflicts_with_all = ["plugin", "story"])]
     pub builtin: Option<String>,
     /// Run a user-story file (multi-step HTTP scenario, TOML) instead of a plugin.
@@ -345,10 +345,12 @@ pub struct BuiltinParams {
     /// tcp: text to send (`\r`, `\n` escapes).
     #[arg(long)]
     pub send: Option<String>,
-    /// tcp: text expected in the reply; dns: addresses expected, comma separated.
+    /// tcp: text expected in the reply; dns: addresses expected, comma separated; unit:
+    /// acceptable active states, comma separated (default active).
     #[arg(long)]
     pub expect: Option<String>,
-    /// dns: the name to resolve; process: the process name.
+    /// dns: the name to resolve; process: the process name; unit: the systemd unit (nginx
+    /// means nginx.service).
     #[arg(long)]
     pub name: Option<String>,
     /// disk, file_age: the path.

@@ -1,5 +1,6 @@
-//! Built-in checks: run inside ward, no process spawned, with the same result shape and
-//! threshold ranges as Monitoring Plugins (`warning`/`critical` are range strings).
+//! Built-in checks: run inside ward, no process spawned (except `unit`, which asks
+//! `systemctl`), with the same result shape and threshold ranges as Monitoring Plugins
+//! (`warning`/`critical` are range strings).
 //!
 //! Every check is built from string parameters (`url`, `warning`, ...) by
 //! [`Builtin::from_params`], the one mechanism the CLI flags and the config file both use;
@@ -17,13 +18,16 @@ pub mod http;
 pub mod net;
 pub mod system;
 pub mod tls;
+pub mod unit;
 
 /// Parameters of a built-in check, by name.
 pub type Params = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuiltinError {
-    #[error("unknown built-in check {0:?} (known: http, tcp, dns, process, disk, load, file_age)")]
+    #[error(
+        "unknown built-in check {0:?} (known: http, tcp, dns, process, disk, load, file_age, unit)"
+    )]
     UnknownKind(String),
     #[error("{kind}: unknown parameter {param:?} (known: {known})")]
     UnknownParam { kind: &'static str, param: String, known: String },
@@ -45,11 +49,12 @@ pub enum Builtin {
     Disk(system::DiskCheck),
     Load(system::LoadCheck),
     FileAge(files::FileAgeCheck),
+    Unit(unit::UnitCheck),
 }
 
 impl Builtin {
-    pub const KINDS: [&'static str; 7] =
-        ["http", "tcp", "dns", "process", "disk", "load", "file_age"];
+    pub const KINDS: [&'static str; 8] =
+        ["http", "tcp", "dns", "process", "disk", "load", "file_age", "unit"];
 
     pub fn from_params(kind: &str, params: &Params) -> Result<Builtin, BuiltinError> {
         match kind {
@@ -60,6 +65,7 @@ impl Builtin {
             "disk" => system::DiskCheck::from_params(params).map(Builtin::Disk),
             "load" => system::LoadCheck::from_params(params).map(Builtin::Load),
             "file_age" => files::FileAgeCheck::from_params(params).map(Builtin::FileAge),
+            "unit" => unit::UnitCheck::from_params(params).map(Builtin::Unit),
             other => Err(BuiltinError::UnknownKind(other.to_string())),
         }
     }
@@ -76,6 +82,7 @@ impl Builtin {
             Builtin::Disk(c) => c.run(),
             Builtin::Load(c) => c.run(),
             Builtin::FileAge(c) => c.run(),
+            Builtin::Unit(c) => c.run(timeout),
         };
         result.duration = started.elapsed();
         result
