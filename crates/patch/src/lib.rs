@@ -4,3 +4,7 @@
 //! versions when verification fails, and record every run.
 //!
 //! Pure modules (bytes and values in, values out): [`changelog`], [`deb`].
+//!
+//! Reboots: [`reboot`] (the pure `decide` over facts read from `/run` and utmp).
+
+pub mod reboot;
