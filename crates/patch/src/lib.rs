@@ -4,3 +4,6 @@
 //! versions when verification fails, and record every run.
 //!
 //! Pure modules (bytes and values in, values out): [`changelog`], [`deb`].
+//! IO modules: [`repack`] rebuilds the `.deb` of an installed package from the dpkg database.
+
+pub mod repack;
