@@ -145,7 +145,7 @@ pub enum RepackError {
         path.display()
     )]
     UnsupportedFileType { package: String, path: PathBuf },
-    #[error("{}: cannot put this file of `{package}` into the package: {source}", path.display())]
+    #[error("{}: cannot put this file of `{package}` into the package: {source} (repacking needs root, to read every file and keep owners)", path.display())]
     Copy { package: String, path: PathBuf, source: io::Error },
     #[error("{}: cannot write the staging tree for `{package}`: {source} (is there space, and may ward write here?)", dir.display())]
     Staging { package: String, dir: PathBuf, source: io::Error },
@@ -422,8 +422,18 @@ fn find_installed(
         .filter(|s| arch.is_none_or(|a| s.value("Architecture") == Some(a)))
         .collect();
     // A package known for several architectures but installed for one is that one.
+    // Known for several but installed for none: report the first one's state.
     if found.len() > 1 {
-        found.retain(|s| is_installed(s.value("Status").unwrap_or_default()));
+        let installed: Vec<Stanza> = found
+            .iter()
+            .filter(|s| is_installed(s.value("Status").unwrap_or_default()))
+            .cloned()
+            .collect();
+        if installed.is_empty() {
+            found.truncate(1);
+        } else {
+            found = installed;
+        }
     }
     match found.len() {
         0 => {
@@ -955,6 +965,9 @@ mod tests {
         check_installed(status, "d", Ok("amd64"));
         check_installed(status, "zz", Err("no package `zz`"));
         check_installed(status, "a:arm64", Err("no package `a:arm64`"));
+        let removed = "Package: r\nStatus: deinstall ok config-files\nArchitecture: amd64\n\n\
+                       Package: r\nStatus: purge ok not-installed\nArchitecture: i386\n";
+        check_installed(removed, "r", Err("Status: deinstall ok config-files"));
     }
 
     #[test]
