@@ -23,7 +23,7 @@
 //!   through `ROOT` as if it were `/`: symlinks on the way are followed but never leave `ROOT`
 //!   (merged `/usr`: `/bin` → `usr/bin`). A path other listed paths live under is a directory
 //!   in the package even where the system has a symlink. Files diverted away from this package
-//!   (`info/../diversions`) are read from where they were diverted to. Files keep owner, mode
+//!   (`var/lib/dpkg/diversions`) are read from where they were diverted to. Files keep owner, mode
 //!   and modification time; hard links stay hard links; symlinks are recreated.
 //!
 //! **API boundary:** a listed file that is gone is not an error: it is left out and named in
