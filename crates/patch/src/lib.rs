@@ -8,3 +8,4 @@
 //! Reboots: [`reboot`] (the pure `decide` over facts read from `/run` and utmp).
 
 pub mod reboot;
+pub mod repack;
