@@ -12,9 +12,11 @@ pub fn debian_image() -> PathBuf {
     let image = match std::env::var_os("WARD_DEBIAN_IMAGE") {
         Some(d) => PathBuf::from(d),
         None => {
-            let tools = std::env::var_os("WARD_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ward-tools")
-            });
+            let tools =
+                std::env::var_os("WARD_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/ward-tools")
+                });
             tools.join("debian-12-minbase")
         }
     };
