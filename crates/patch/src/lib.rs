@@ -4,3 +4,5 @@
 //! versions when verification fails, and record every run.
 //!
 //! Pure modules (bytes and values in, values out): [`changelog`], [`deb`].
+
+pub mod changelog;
