@@ -6,3 +6,4 @@
 //! Pure modules (bytes and values in, values out): [`changelog`], [`deb`].
 
 pub mod changelog;
+pub mod deb;
