@@ -9,3 +9,6 @@
 
 pub mod reboot;
 pub mod repack;
+
+pub mod changelog;
+pub mod deb;
