@@ -104,6 +104,171 @@ pub enum Command {
     ///   ward scan --sbom bom.cdx.json --format sarif --output ward.sarif
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
+
+    /// Apply updates safely: plan, back up, apply, verify, restart, roll back (apt/dpkg).
+    ///
+    /// `plan` lists what `apply` would install: exactly apt's own resolution of the selection
+    /// (security-only as unattended-upgrades decides, --allow/--deny, apt holds and pins),
+    /// with the CVEs each update fixes read from its changelog. `apply` repairs an interrupted
+    /// dpkg, backs up the config files the plan touches, keeps the installed packages for
+    /// rollback, runs pre-hooks (a failing one vetoes), checks health, installs one source
+    /// package at a time (keeping locally modified config files; a package that would ask
+    /// about one is held back and reported), restarts services running replaced code (never
+    /// the never-restart list), runs post-hooks and checks again, and rolls back to exactly
+    /// the previous versions and config files if anything fails. Every run is recorded
+    /// (`ward.patch-run/1` JSON in the data directory).
+    ///
+    /// Exit codes: 0 applied, nothing to do, or rolled back by hand; 1 the run was vetoed,
+    /// rolled back or needs attention (`status`: alerts exist); 2 error or failed run.
+    ///
+    /// Examples:
+    ///   ward patch plan --security-only
+    ///   ward patch apply --security-only --check 'http url=http://127.0.0.1/ status=200 contains=Welcome' \
+    ///       --check 'unit name=nginx' --pre-hook '/usr/local/bin/db-backup' --reboot when-needed
+    ///   ward patch rollback 20261121T101500Z-1a2b
+    ///   ward patch status
+    #[command(subcommand, verbatim_doc_comment)]
+    Patch(PatchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatchCommand {
+    /// List the updates a run would apply, what each fixes, and what is held back and why.
+    Plan(PatchPlanArgs),
+    /// Apply the selection: the whole run (see `ward patch --help`).
+    Apply(PatchApplyArgs),
+    /// Undo a recorded run: reinstall its previous versions and restore its config files.
+    Rollback(PatchRollbackArgs),
+    /// List recorded runs, newest first.
+    History(PatchHistoryArgs),
+    /// What needs attention: failed or rolled-back runs, held packages, config-file prompts,
+    /// a reboot pending too long, no successful run for too long.
+    Status(PatchStatusArgs),
+}
+
+/// Where ward patches and keeps its records.
+#[derive(Debug, Args)]
+pub struct PatchTarget {
+    /// Patch the Debian system in this folder (entered with chroot) instead of this host.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The data directory holding the run records [env: WARD_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = PatchFormat::Table)]
+    pub format: PatchFormat,
+}
+
+/// Which pending updates to take.
+#[derive(Debug, Args)]
+pub struct PatchSelectionArgs {
+    /// Only updates from the distribution's security suite (and what they need).
+    #[arg(long)]
+    pub security_only: bool,
+    /// Only packages matching this glob (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub allow: Vec<String>,
+    /// Never these packages, nor updates that need theirs (repeatable glob).
+    #[arg(long, value_name = "PATTERN")]
+    pub deny: Vec<String>,
+    /// Do not download the new packages while planning (CVEs only from packages already in
+    /// apt's cache).
+    #[arg(long)]
+    pub no_download: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchPlanArgs {
+    #[command(flatten)]
+    pub target: PatchTarget,
+    #[command(flatten)]
+    pub selection: PatchSelectionArgs,
+}
+
+/// Health checks, hooks and restarts (apply and rollback).
+#[derive(Debug, Args)]
+pub struct PatchVerifyArgs {
+    /// A health check that must pass before and after (repeatable): `http url=URL status=200
+    /// contains=TEXT`, `tcp host=H port=P`, `unit name=UNIT`, `process name=N`, any built-in
+    /// check of `ward check run`, a bare URL, or `cmd PROGRAM ARGS...` (Nagios exit codes).
+    #[arg(long = "check", value_name = "SPEC")]
+    pub checks: Vec<String>,
+    /// Seconds each check and hook may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub check_timeout: f64,
+    /// Never restart these systemd units (glob; repeatable; added to the built-in list).
+    #[arg(long, value_name = "UNIT")]
+    pub never_restart: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchApplyArgs {
+    #[command(flatten)]
+    pub target: PatchTarget,
+    #[command(flatten)]
+    pub selection: PatchSelectionArgs,
+    #[command(flatten)]
+    pub verify: PatchVerifyArgs,
+    /// A command (sh -c) run before any change; a non-zero exit vetoes the run (repeatable).
+    #[arg(long, value_name = "CMD")]
+    pub pre_hook: Vec<String>,
+    /// A command (sh -c) run after the update; a non-zero exit rolls the run back (repeatable).
+    #[arg(long, value_name = "CMD")]
+    pub post_hook: Vec<String>,
+    /// Reboot policy after a successful run.
+    #[arg(long, value_name = "POLICY", default_value = "never")]
+    pub reboot: String,
+    /// Minutes between the wall message and the reboot.
+    #[arg(long, value_name = "MINUTES", default_value_t = 5)]
+    pub reboot_delay: u32,
+    /// Reboot even while users are logged in.
+    #[arg(long)]
+    pub reboot_with_sessions: bool,
+    /// Minutes all install steps together may take.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchRollbackArgs {
+    /// The run to undo (from `ward patch history`).
+    pub run_id: String,
+    #[command(flatten)]
+    pub target: PatchTarget,
+    #[command(flatten)]
+    pub verify: PatchVerifyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchHistoryArgs {
+    #[command(flatten)]
+    pub target: PatchTarget,
+    /// Show at most this many runs.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchStatusArgs {
+    #[command(flatten)]
+    pub target: PatchTarget,
+    /// Alert when a required reboot has been pending longer than this.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub reboot_pending_days: u32,
+    /// Alert when no run succeeded for this long.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub max_days_without_success: u32,
+}
+
+/// How `ward patch` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PatchFormat {
+    /// For people.
+    Table,
+    /// `ward.patch-plan/1`, `ward.patch-run/1`, `ward.patch-history/1`, `ward.patch-status/1`
+    /// (docs/json/patch.md).
+    Json,
 }
 
 /// Where `ward check serve` keeps its state (status, metrics, the passive spool).

@@ -167,6 +167,14 @@ pub fn reboot_required_packages(bytes: &[u8]) -> Vec<String> {
 /// installed a new copy): shared objects and executables, each once, in order. Anonymous and
 /// special mappings (`memfd:`, `/dev/shm`, `SYSV`) are not code an update replaces.
 pub fn deleted_mappings(maps: &[u8]) -> Vec<String> {
+    deleted_mappings_under(maps, "/")
+}
+
+/// [`deleted_mappings`] of a process whose root is `root` (a system in a folder, entered
+/// with `chroot`) as another root sees it: paths under `root` are given as the process sees
+/// them, paths outside it are skipped.
+pub fn deleted_mappings_under(maps: &[u8], root: &str) -> Vec<String> {
+    let root = root.trim_end_matches('/');
     let text = String::from_utf8_lossy(maps);
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
@@ -177,6 +185,14 @@ pub fn deleted_mappings(maps: &[u8]) -> Vec<String> {
             rest = rest.split_once(' ').map_or("", |(_, r)| r);
         }
         let Some(path) = rest.trim().strip_suffix(" (deleted)") else { continue };
+        let path = if root.is_empty() {
+            path
+        } else {
+            match path.strip_prefix(root) {
+                Some(inner) if inner.starts_with('/') => inner,
+                _ => continue,
+            }
+        };
         let name = path.rsplit('/').next().unwrap_or(path);
         let code = name.contains(".so")
             || [

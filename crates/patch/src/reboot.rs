@@ -205,7 +205,8 @@ fn text_at(record: &[u8], at: usize, len: usize) -> String {
 }
 
 /// Reads the reboot facts of the system at `root` (`/` for this host). Missing files mean
-/// "no": no flag, no packages, no sessions; an unreadable utmp is logged as a warning.
+/// "no": no flag, no packages, no sessions; an unreadable utmp counts as a session of an
+/// unknown user (fail safe: no reboot from under someone who may be logged in).
 ///
 /// Files are looked up in `root/run`, then in `root/var/run` unless that is a symlink
 /// (Debian's `/var/run -> /run` is absolute and would lead out of a system in a folder).
@@ -225,7 +226,16 @@ pub fn reboot_facts(root: &Path) -> RebootFacts {
     if let Some(utmp) = find_run_file(root, "utmp") {
         match std::fs::read(&utmp) {
             Ok(bytes) => facts.sessions = parse_utmp(&bytes),
-            Err(e) => tracing::warn!("{}: {e}; assuming nobody is logged in", utmp.display()),
+            // Fail safe: who is logged in is unknown, so count it as someone.
+            Err(e) => {
+                tracing::warn!("{}: {e}; treating it as a session", utmp.display());
+                facts.sessions.push(Session {
+                    user: "(unknown: utmp unreadable)".to_string(),
+                    line: utmp.display().to_string(),
+                    host: String::new(),
+                    since: DateTime::<Utc>::UNIX_EPOCH,
+                });
+            }
         }
     }
     facts

@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command};
 mod check;
 mod db;
 mod inventory;
+mod patch;
 mod run;
 mod scan;
 mod version;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Db(args) => db::run(args),
         Command::Inventory(args) => inventory::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Patch(command) => patch::run(command),
     }
 }
 
