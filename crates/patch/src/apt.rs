@@ -105,7 +105,7 @@ impl Apt {
     /// packages are asked for at their installed version, so an update that needs one of
     /// their updates shows up as an unmet dependency instead of pulling it in.
     fn resolve(&self, wanted: &[&Inst], pinned: &[&Inst]) -> Result<Simulation, BackendError> {
-        let mut args = vec!["install".to_string()];
+        let mut args = vec!["install".to_string(), "--no-install-recommends".to_string()];
         args.extend(wanted.iter().map(|i| format!("{}={}", i.name, i.to)));
         args.extend(pinned.iter().filter_map(|i| Some(format!("{}={}", i.name, i.from.as_ref()?))));
         self.simulate(&args)
@@ -250,7 +250,33 @@ impl Backend for Apt {
             return Ok(plan);
         }
         let mut downloaded = false;
+        let source_of = |name: &str| -> String {
+            status.iter().find(|e| e.matches(name)).map_or_else(
+                || name.split(':').next().unwrap_or(name).to_string(),
+                |e| e.source.clone(),
+            )
+        };
         let (resolved, infos) = loop {
+            // apt upgrades the binaries of one source together (APT::Get::Upgrade-By-Source-
+            // Package): holding one back holds its pending siblings too.
+            let held_sources: BTreeMap<String, &str> =
+                pinned.iter().map(|i| (source_of(&i.name), i.name.as_str())).collect();
+            let (siblings, rest): (Vec<&Inst>, Vec<&Inst>) =
+                wanted.iter().partition(|i| held_sources.contains_key(&source_of(&i.name)));
+            for inst in &siblings {
+                let source = source_of(&inst.name);
+                let other = held_sources.get(&source).copied().unwrap_or_default();
+                plan.held.push(held(
+                    inst,
+                    format!("built from the same source ({source}) as {other}, which is held back: apt upgrades them together"),
+                    false,
+                ));
+            }
+            wanted = rest;
+            pinned.extend(siblings);
+            if wanted.is_empty() {
+                return Ok(plan);
+            }
             let sim = self.resolve(&wanted, &pinned)?;
             if !sim.unmet.is_empty() {
                 // Updates that need a held-back update are held back too.
@@ -418,6 +444,7 @@ impl Backend for Apt {
             "-y",
             "-q",
             "--no-remove",
+            "--no-install-recommends",
             "-o",
             "Dpkg::Options::=--force-confdef",
             "-o",
@@ -429,12 +456,32 @@ impl Backend for Apt {
         ]
         .map(str::to_string)
         .to_vec();
+        let mut wanted = Vec::new();
         for name in names {
             let update = plan
                 .update(name)
                 .ok_or_else(|| BackendError::Other(format!("{name} is not in the plan")))?;
-            args.push(format!("{}={}", update.name, update.to));
+            wanted.push(format!("{}={}", update.name, update.to));
         }
+        // apt decides again for this step: it must not reach outside the plan.
+        let mut sim_args = vec!["install".to_string(), "--no-install-recommends".to_string()];
+        sim_args.extend(wanted.iter().cloned());
+        let sim = self.simulate(&sim_args)?;
+        let outside: Vec<String> = sim
+            .installs
+            .iter()
+            .filter(|i| plan.update(&i.name).is_none_or(|u| u.to != i.to))
+            .map(|i| format!("{} {}", i.name, i.to))
+            .chain(sim.removals.iter().map(|(n, _)| format!("removing {n}")))
+            .chain(sim.unmet_text.iter().cloned())
+            .collect();
+        if !outside.is_empty() {
+            return Err(BackendError::Other(format!(
+                "apt would now change what the plan does not: {} (the package lists changed since planning?)",
+                outside.join(", ")
+            )));
+        }
+        args.extend(wanted);
         // `apt-get install pkg=ver` marks pkg as manually installed; keep apt's record of
         // what was installed automatically, or a later autoremove would keep it forever.
         let auto = self.auto_installed();
