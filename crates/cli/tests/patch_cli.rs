@@ -413,3 +413,96 @@ fn a_failing_pre_hook_vetoes_the_run() {
     assert!(run["steps"].as_array().unwrap().is_empty());
     assert_eq!(versions(&system), before);
 }
+
+#[test]
+fn a_killed_run_is_reported_and_the_next_run_finishes_the_job() {
+    let system = DebianSystem::copy();
+    let data = tempfile::tempdir().unwrap();
+    // Slow each install step down so the test can kill ward in the middle of the run.
+    system.sh("echo 'DPkg::Pre-Invoke { \"sleep 2\"; };' > /etc/apt/apt.conf.d/99slow");
+    let root = system.root().display().to_string();
+    let data_dir = data.path().display().to_string();
+    let mut ward_run = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["patch", "apply", "--security-only", "--root", &root, "--data-dir", &data_dir])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = data.path().join("patch/runs");
+    let record = || -> Option<Value> {
+        let dir = std::fs::read_dir(&runs).ok()?.filter_map(Result::ok).next()?;
+        serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).ok()?).ok()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while record().is_none_or(|r| r["steps"].as_array().is_none_or(Vec::is_empty)) {
+        assert!(std::time::Instant::now() < deadline, "no step recorded: {:?}", record());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ward_run.kill().unwrap(); // SIGKILL, mid-run
+    let _ = ward_run.wait();
+    // The package manager ward started finishes its own step; wait for it.
+    while !system.processes().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "apt still running: {:?}",
+            system.processes()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let killed = record().unwrap();
+    assert_eq!(killed["outcome"], "running");
+    assert!(
+        !killed["kept"].as_array().unwrap().is_empty(),
+        "the previous versions were kept before any step"
+    );
+
+    let o = ward(&["patch", "status", "--root", &root, "--data-dir", &data_dir]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("run-interrupted"), "{}", text(&o.stdout));
+
+    // The next run takes over where the killed one stopped.
+    let (run, o) = patch(&system, data.path(), "apply", &["--security-only"]);
+    assert!(o.status.success(), "{run:#}\n{}", text(&o.stderr));
+    assert!(matches!(run["outcome"].as_str(), Some("applied")), "{run:#}");
+    let after = versions(&system);
+    for u in killed["plan"].as_array().unwrap() {
+        assert_eq!(
+            after.get(u["name"].as_str().unwrap()).map(String::as_str),
+            u["to"].as_str(),
+            "{u}"
+        );
+    }
+    let o = ward(&["patch", "status", "--root", &root, "--data-dir", &data_dir]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+}
+
+/// This machine's own pending updates: `ward patch plan` (read-only; nothing downloaded)
+/// lists exactly what `apt-get -s dist-upgrade` lists, all and security-only.
+#[test]
+fn plan_on_this_host_equals_apt() {
+    let apt = Command::new("apt-get")
+        .args(["-s", "-o", "Debug::NoLocking=1", "dist-upgrade"])
+        .output()
+        .unwrap();
+    assert!(apt.status.success(), "{}", text(&apt.stderr));
+    let inst: Vec<String> =
+        text(&apt.stdout).lines().filter(|l| l.starts_with("Inst ")).map(str::to_string).collect();
+    let name_version = |l: &String| {
+        let name = l.split_whitespace().nth(1).unwrap_or_default();
+        let version =
+            l.split_once('(').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or_default();
+        format!("{name}={version}")
+    };
+    let all: BTreeSet<String> = inst.iter().map(name_version).collect();
+    let security: BTreeSet<String> =
+        inst.iter().filter(|l| l.contains("-security")).map(name_version).collect();
+    for (args, expected) in [(vec![], &all), (vec!["--security-only"], &security)] {
+        let mut full = vec!["patch", "plan", "--no-download", "--format", "json"];
+        full.extend(args.iter().copied());
+        let o = ward(&full);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(&planned(&doc), expected, "ward patch plan {args:?} vs apt-get -s dist-upgrade");
+    }
+}

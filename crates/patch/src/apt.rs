@@ -161,21 +161,75 @@ impl Apt {
         Ok(log)
     }
 
-    /// Reads the downloaded packages of `installs`: per package its control facts and config
-    /// files, and per source one changelog.
-    fn inspect(&self, installs: &[&Inst]) -> BTreeMap<String, deb::DebInfo> {
-        let mut infos = BTreeMap::new();
-        for inst in installs {
+    /// Reads what the plan needs from the downloaded packages of `installs`: per source one
+    /// changelog (from its smallest downloaded binary that carries one: a kernel source's
+    /// headers package, not its 60 MB image), and the shipped config files of packages whose
+    /// config files were modified locally. Packages are read in parallel.
+    fn inspect(
+        &self,
+        installs: &[&Inst],
+        status: &[StatusEntry],
+    ) -> BTreeMap<String, deb::DebInfo> {
+        let mut groups: BTreeMap<String, Vec<(u64, String, PathBuf)>> = BTreeMap::new();
+        let mut jobs: Vec<Vec<(String, PathBuf)>> = Vec::new();
+        for inst in installs.iter().filter(|i| i.from.is_some()) {
             let path = self.archive(&inst.name, &inst.to, &inst.arch);
-            let Ok(file) = std::fs::File::open(&path) else { continue };
-            match deb::inspect(std::io::BufReader::new(file)) {
-                Ok(info) => {
-                    infos.insert(inst.name.clone(), info);
-                }
-                Err(e) => tracing::warn!("{}: {e}", path.display()),
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let Some(entry) = status.iter().find(|e| e.matches(&inst.name)) else { continue };
+            groups.entry(entry.source.clone()).or_default().push((
+                meta.len(),
+                inst.name.clone(),
+                path.clone(),
+            ));
+            let modified = entry.conffiles.iter().any(|(file, md5)| {
+                md5_of(&self.system.path(file)).as_deref() != Some(md5.as_str())
+            });
+            if modified {
+                jobs.push(vec![(inst.name.clone(), path)]);
             }
         }
-        infos
+        for (_, mut binaries) in groups {
+            binaries.sort();
+            jobs.push(binaries.into_iter().map(|(_, name, path)| (name, path)).collect());
+        }
+        let queue = std::sync::Mutex::new(jobs);
+        let results = std::sync::Mutex::new(BTreeMap::new());
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+        let results_ref = &results;
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                // The queue's lock is held only to take a job, not while reading it.
+                let next = || queue.lock().ok().and_then(|mut q| q.pop());
+                scope.spawn(move || {
+                    while let Some(job) = next() {
+                        // Alone: the package itself is wanted (its config files). In a group:
+                        // the first that carries the source's changelog.
+                        let single = job.len() == 1;
+                        for (name, path) in job {
+                            let info = std::fs::File::open(&path)
+                                .map_err(|e| e.to_string())
+                                .and_then(|f| {
+                                    deb::inspect(std::io::BufReader::new(f))
+                                        .map_err(|e| e.to_string())
+                                });
+                            match info {
+                                Ok(info) => {
+                                    let found = info.changelog.is_some();
+                                    if let Ok(mut r) = results_ref.lock() {
+                                        r.insert(name, info);
+                                    }
+                                    if found || single {
+                                        break;
+                                    }
+                                }
+                                Err(e) => tracing::warn!("{}: {e}", path.display()),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        results.into_inner().unwrap_or_default()
     }
 }
 
@@ -318,7 +372,7 @@ impl Backend for Apt {
                 self.download(&changed)?;
                 downloaded = true;
             }
-            let infos = self.inspect(&changed);
+            let infos = self.inspect(&changed, &status);
             // A locally modified config file the update also changes would make dpkg ask:
             // hold that package back (and what needs it), loudly.
             let conffiles = config_files(&self.system, &status, &sim.installs, &infos);
