@@ -86,8 +86,10 @@ impl CheckSpec {
         Ok(CheckSpec { text: text.to_string(), kind: Kind::Builtin(Box::new(check)) })
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The spec as given, with any password in a URL (`https://user:secret@host/`) masked:
+    /// this is what records and output show.
+    pub fn text(&self) -> String {
+        redact_userinfo(&self.text)
     }
 
     pub fn run(&self, timeout: Duration) -> CheckOutcome {
@@ -98,7 +100,7 @@ impl CheckSpec {
             }
         };
         CheckOutcome {
-            check: self.text.clone(),
+            check: self.text(),
             state: result.state.to_string(),
             ok: result.state == State::Ok,
             summary: result.summary,
@@ -106,6 +108,32 @@ impl CheckSpec {
             duration_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
         }
     }
+}
+
+/// `scheme://user:password@host` → `scheme://user:***@host`, everywhere in `text`.
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at)))
+        {
+            Some((colon, at)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -133,6 +161,23 @@ mod tests {
             let e = CheckSpec::parse(bad).unwrap_err();
             assert!(e.to_string().contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_never_shown() {
+        for (given, shown) in [
+            (
+                "http url=https://admin:s3cret@shop.example/health status=200",
+                "http url=https://admin:***@shop.example/health status=200",
+            ),
+            ("https://u:p@h:8443/x", "https://u:***@h:8443/x"),
+            ("https://token@h/x", "https://token@h/x"),
+            ("cmd check_http -H localhost", "cmd check_http -H localhost"),
+        ] {
+            assert_eq!(redact_userinfo(given), shown);
+        }
+        let spec = CheckSpec::parse("http url=http://a:b@127.0.0.1:1/").unwrap();
+        assert_eq!(spec.text(), "http url=http://a:***@127.0.0.1:1/");
     }
 
     #[test]

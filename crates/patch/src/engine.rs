@@ -113,7 +113,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             allow: self.options.selection.allow.iter().map(|p| p.as_str().to_string()).collect(),
             deny: self.options.selection.deny.iter().map(|p| p.as_str().to_string()).collect(),
         };
-        run.checks = self.options.checks.iter().map(|c| c.text().to_string()).collect();
+        run.checks = self.options.checks.iter().map(CheckSpec::text).collect();
         self.store.save(&run)?;
         self.apply_phases(&mut run, &dir);
         if run.outcome == Outcome::Applied || run.outcome == Outcome::NothingToDo {
@@ -318,7 +318,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         run.plan = original.plan.clone();
         run.kept = original.kept.clone();
         run.conffiles = original.conffiles.clone();
-        run.checks = self.options.checks.iter().map(|c| c.text().to_string()).collect();
+        run.checks = self.options.checks.iter().map(CheckSpec::text).collect();
         self.store.save(&run)?;
         let missing: Vec<String> = run
             .kept

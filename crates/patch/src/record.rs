@@ -224,6 +224,12 @@ impl RunStore {
     /// A new run id (`20261121T101500Z-1a2b`: sorts by time) and its folder.
     pub fn create(&self, now: DateTime<Utc>) -> Result<(String, PathBuf), StoreError> {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        // Runs hold config-file backups and command output: readable by their owner only.
+        if let Some(patch) = self.dir.parent() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(patch, std::fs::Permissions::from_mode(0o700))
+                .map_err(io(patch))?;
+        }
         let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
         for n in 0u32.. {
             let id = format!("{stamp}-{:04x}", (std::process::id().wrapping_add(n)) & 0xffff);
