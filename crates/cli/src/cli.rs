@@ -118,13 +118,14 @@ pub enum Command {
     /// the previous versions and config files if anything fails. Every run is recorded
     /// (`ward.patch-run/1` JSON in the data directory).
     ///
-    /// Exit codes: 0 applied, nothing to do, or rolled back by hand; 1 the run was vetoed,
-    /// rolled back or needs attention (`status`: alerts exist); 2 error or failed run.
+    /// Exit codes: `apply` 0 applied or nothing to do, 1 vetoed or rolled back, 2 failed or
+    /// error; `rollback` 0 rolled back, 2 failed; `status` 1 when something needs attention.
     ///
     /// Examples:
     ///   ward patch plan --security-only
-    ///   ward patch apply --security-only --check 'http url=http://127.0.0.1/ status=200 contains=Welcome' \
-    ///       --check 'unit name=nginx' --pre-hook '/usr/local/bin/db-backup' --reboot when-needed
+    ///   ward patch apply --security-only --reboot when-needed \
+    ///       --check 'http url=http://127.0.0.1/ status=200 contains=Welcome' \
+    ///       --check 'unit name=nginx' --pre-hook /usr/local/bin/db-backup
     ///   ward patch rollback 20261121T101500Z-1a2b
     ///   ward patch status
     #[command(subcommand, verbatim_doc_comment)]

@@ -83,7 +83,13 @@ fn plan(args: PatchPlanArgs) -> anyhow::Result<ExitCode> {
     let system = system_of(&args.target)?;
     let selection = selection_of(&args.selection)?;
     let apt = Apt::new(system.clone());
-    let plan = ward_patch::backend::Backend::plan(&apt, &selection, !args.selection.no_download)
+    // Downloading into apt's cache needs root; a user still gets the plan, with the CVEs of
+    // the packages already downloaded.
+    let download = !args.selection.no_download && crate::cmd::db::is_root();
+    if !args.selection.no_download && !download {
+        super::write_stderr("ward: not root: planning without downloading (CVEs only from packages already in apt's cache)\n")?;
+    }
+    let plan = ward_patch::backend::Backend::plan(&apt, &selection, download)
         .context("planning with apt")?;
     let mut out = std::io::stdout().lock();
     match args.target.format {
@@ -120,7 +126,13 @@ fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
                 (false, true) => "update",
                 (false, false) => "needed",
             };
-            let fixes = if u.cves.is_empty() { "-".to_string() } else { u.cves.join(" ") };
+            // A kernel update names thousands of CVEs: the table shows the first few
+            // (`--format json` has them all).
+            let fixes = match u.cves.len() {
+                0 => "-".to_string(),
+                n if n <= 4 => u.cves.join(" "),
+                n => format!("{} (+{} more)", u.cves[..3].join(" "), n - 3),
+            };
             writeln!(
                 out,
                 "{:wn$}  {:wf$}  {:wt$}  {origin:8}  {fixes}",
