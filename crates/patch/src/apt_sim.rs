@@ -122,6 +122,9 @@ enum Section {
 /// [amd64]) []`.
 fn parse_inst(rest: &str) -> Option<Inst> {
     let (name, rest) = rest.split_once(' ')?;
+    if name.is_empty() {
+        return None;
+    }
     let rest = rest.trim_start();
     let (from, rest) = match rest.strip_prefix('[') {
         Some(r) => {
@@ -208,6 +211,12 @@ mod tests {
         assert_eq!(sim.unmet_text.len(), 3);
         assert_eq!(sim.kept_back, ["linux-image-amd64", "foo"]);
         assert!(sim.installs.is_empty());
+    }
+
+    /// Found by fuzzing (`patch_apt_sim`): a line with no package name is not an install.
+    #[test]
+    fn an_inst_line_without_a_name_is_skipped() {
+        assert!(parse("Inst  (1.0 Debian:12/stable [amd64])\nInst \n").installs.is_empty());
     }
 
     #[test]
