@@ -708,7 +708,8 @@ fn cves_by_source(
     out
 }
 
-fn status_text(status: &ward_process::Status) -> String {
+/// How a process ended, as run records say it: `exit 0`, `signal 9`, `timed out after 30s`.
+pub(crate) fn status_text(status: &ward_process::Status) -> String {
     match status {
         ward_process::Status::Exited(code) => format!("exit {code}"),
         ward_process::Status::Signaled(sig) => format!("signal {sig}"),

@@ -202,18 +202,8 @@ impl<'a, B: Backend> Engine<'a, B> {
         }
         self.save(run);
         // Pre-hooks may veto; health must be good before, or "after" tells nothing.
-        for command in &self.options.pre_hooks {
-            let hook = self.hook("pre", command, run);
-            let ok = hook.ok;
-            let summary = format!(
-                "pre-hook `{command}` vetoed the run ({}): {}",
-                hook.status,
-                first_line(&hook.output)
-            );
-            run.hooks.push(hook);
-            if !ok {
-                return self.finish(run, Outcome::Vetoed, &summary);
-            }
+        if let Some(failure) = self.run_hooks("pre", run) {
+            return self.finish(run, Outcome::Vetoed, &failure);
         }
         run.checks_before = self.run_checks();
         if let Some(bad) = run.checks_before.iter().find(|c| !c.ok) {
@@ -281,18 +271,8 @@ impl<'a, B: Backend> Engine<'a, B> {
         );
         note_restarts(&run.restarts, &mut run.attention);
         self.save(run);
-        for command in &self.options.post_hooks {
-            let hook = self.hook("post", command, run);
-            let ok = hook.ok;
-            let summary = format!(
-                "post-hook `{command}` failed ({}): {}",
-                hook.status,
-                first_line(&hook.output)
-            );
-            run.hooks.push(hook);
-            if !ok {
-                return self.roll_back(run, dir, &summary);
-            }
+        if let Some(failure) = self.run_hooks("post", run) {
+            return self.roll_back(run, dir, &failure);
         }
         run.checks_after = self.run_checks();
         if let Some(bad) = run.checks_after.iter().find(|c| !c.ok) {
@@ -470,6 +450,29 @@ impl<'a, B: Backend> Engine<'a, B> {
         self.options.checks.iter().map(|c| c.run(self.options.check_timeout)).collect()
     }
 
+    /// Runs the `pre` or `post` hooks in order, recording each; stops at the first that
+    /// fails and says why.
+    fn run_hooks(&self, phase: &str, run: &mut RunRecord) -> Option<String> {
+        let commands =
+            if phase == "pre" { &self.options.pre_hooks } else { &self.options.post_hooks };
+        for command in commands {
+            let hook = self.hook(phase, command, run);
+            let failure = (!hook.ok).then(|| {
+                let verdict = if phase == "pre" { "vetoed the run" } else { "failed" };
+                format!(
+                    "{phase}-hook `{command}` {verdict} ({}): {}",
+                    hook.status,
+                    first_line(&hook.output)
+                )
+            });
+            run.hooks.push(hook);
+            if failure.is_some() {
+                return failure;
+            }
+        }
+        None
+    }
+
     fn hook(&self, phase: &str, command: &str, run: &RunRecord) -> HookRun {
         let packages: Vec<&str> = run.plan.iter().map(|u| u.name.as_str()).collect();
         let started = Instant::now();
@@ -487,14 +490,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             Ok(out) => {
                 let mut text = String::from_utf8_lossy(&out.stdout.bytes).into_owned();
                 text.push_str(&String::from_utf8_lossy(&out.stderr.bytes));
-                let status = match out.status {
-                    ward_process::Status::Exited(c) => format!("exit {c}"),
-                    ward_process::Status::Signaled(s) => format!("signal {s}"),
-                    ward_process::Status::TimedOut { after, .. } => {
-                        format!("timed out after {}", ward_process::human(after))
-                    }
-                };
-                (out.status.success(), status, text)
+                (out.status.success(), crate::apt::status_text(&out.status), text)
             }
             Err(e) => (false, "not run".to_string(), e.to_string()),
         };
