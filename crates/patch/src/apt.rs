@@ -94,7 +94,7 @@ impl Apt {
             what: what.to_string(),
             command,
             ok: out.status.success(),
-            status: status_text(&out.status),
+            status: crate::backend::status_text(&out.status),
             output: output_tail(&out),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
@@ -706,17 +706,6 @@ fn cves_by_source(
         }
     }
     out
-}
-
-/// How a process ended, as run records say it: `exit 0`, `signal 9`, `timed out after 30s`.
-pub(crate) fn status_text(status: &ward_process::Status) -> String {
-    match status {
-        ward_process::Status::Exited(code) => format!("exit {code}"),
-        ward_process::Status::Signaled(sig) => format!("signal {sig}"),
-        ward_process::Status::TimedOut { after, .. } => {
-            format!("timed out after {}", ward_process::human(*after))
-        }
-    }
 }
 
 /// The last 4 KiB of stdout and stderr together.

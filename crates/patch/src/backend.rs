@@ -106,3 +106,14 @@ pub enum BackendError {
     #[error("{0}")]
     Other(String),
 }
+
+/// How a process ended, as run records say it: `exit 0`, `signal 9`, `timed out after 30s`.
+pub(crate) fn status_text(status: &ward_process::Status) -> String {
+    match status {
+        ward_process::Status::Exited(code) => format!("exit {code}"),
+        ward_process::Status::Signaled(sig) => format!("signal {sig}"),
+        ward_process::Status::TimedOut { after, .. } => {
+            format!("timed out after {}", ward_process::human(*after))
+        }
+    }
+}

@@ -490,7 +490,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             Ok(out) => {
                 let mut text = String::from_utf8_lossy(&out.stdout.bytes).into_owned();
                 text.push_str(&String::from_utf8_lossy(&out.stderr.bytes));
-                (out.status.success(), crate::apt::status_text(&out.status), text)
+                (out.status.success(), crate::backend::status_text(&out.status), text)
             }
             Err(e) => (false, "not run".to_string(), e.to_string()),
         };
