@@ -5,9 +5,11 @@
 use std::path::{Path, PathBuf};
 
 /// The built image: `$WARD_DEBIAN_IMAGE`, else `$WARD_TOOLS_DIR/debian-12-minbase`, else
-/// `~/.cache/ward-tools/debian-12-minbase`.
+/// `~/.cache/ward-tools/debian-12-minbase`. Built first (`.ci/debian-image`: debootstrap from
+/// Debian's mirror, about 30 s, root needed) when it is not there yet; concurrent tests wait
+/// for one build.
 ///
-/// Panics, naming the folder and the command that builds it, when it is not there.
+/// Panics, naming the folder and what to do, when it cannot be built.
 pub fn debian_image() -> PathBuf {
     let image = match std::env::var_os("WARD_DEBIAN_IMAGE") {
         Some(d) => PathBuf::from(d),
@@ -20,12 +22,47 @@ pub fn debian_image() -> PathBuf {
             tools.join("debian-12-minbase")
         }
     };
+    let complete = |image: &Path| image.join(".ward-image-complete").is_file();
+    if !complete(&image) {
+        build(&image);
+    }
     assert!(
-        image.join(".ward-image-complete").is_file(),
+        complete(&image),
         "the Debian test system is not built at {} (run `.ci/run tools`, or .ci/debian-image; needs root and debootstrap)",
         image.display()
     );
     image
+}
+
+/// Runs `.ci/debian-image` for `image`, one build at a time (an exclusive lock beside it).
+fn build(image: &Path) {
+    let Some(parent) = image.parent() else { return };
+    let _ = std::fs::create_dir_all(parent);
+    let lock_path = parent.join(".debian-image.lock");
+    let Ok(lock) =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)
+    else {
+        return;
+    };
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).is_err() {
+        return;
+    }
+    if image.join(".ward-image-complete").is_file() {
+        return; // another test built it while this one waited
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/debian-image");
+    let out = ward_process::Command::new(script)
+        .env("WARD_DEBIAN_IMAGE", image)
+        .timeout(std::time::Duration::from_secs(1800))
+        .run();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "building the Debian test system failed: {}",
+            String::from_utf8_lossy(&o.stderr.bytes)
+        ),
+        Err(e) => panic!("building the Debian test system: {e}"),
+    }
 }
 
 /// A private copy of the Debian image, deleted (with any process still running in it) when
