@@ -301,6 +301,17 @@ fn osv_schema_invalid_samples_are_rejected_naming_file_and_field() {
     );
     // GitHub's own advisory format is not OSV.
     rejected(&osv_schema("tools/ghsa/testdata/withdrawn.json"), "references[0]");
+    // The linter's third sample is valid OSV: it flags it because PyPI has no project
+    // "Gradi0", which only the registry can say (a network lookup, not a schema rule). ward
+    // imports it; such a record simply never matches an installed package.
+    let path = osv_schema("tools/osv-linter/testdata/nopackage-GHSA-9v2f-6vcg-3hgv.json");
+    let parsed =
+        feed::parse(Format::OsvJson, &path.to_string_lossy(), &std::fs::read(&path).unwrap());
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(
+        parsed.records[0].affected[0].package.as_ref().map(|p| p.name.as_str()),
+        Some("Gradi0")
+    );
 }
 
 /// The Debian 12 host's security suite index: every (source, version) becomes a fact, and

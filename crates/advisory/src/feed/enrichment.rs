@@ -71,8 +71,13 @@ pub fn parse_kev(path: &str, bytes: &[u8]) -> Parsed {
 
 /// Parses an EPSS CSV: an optional `#model_version:...,score_date:...` line, the header
 /// `cve,epss,percentile`, then one line per CVE.
+/// FIRST publishes it gzipped (`epss_scores-current.csv.gz`): compressed input is read through.
 pub fn parse_epss(path: &str, bytes: &[u8]) -> Parsed {
-    let text = match text(path, bytes) {
+    let bytes = match super::compression::decompress(path, bytes) {
+        Ok(b) => b,
+        Err(e) => return Parsed { errors: vec![e], ..Parsed::default() },
+    };
+    let text = match text(path, &bytes) {
         Ok(t) => t,
         Err(p) => return p,
     };
@@ -142,6 +147,27 @@ mod tests {
         assert_eq!(parsed.epss.len(), 1);
         assert_eq!(parsed.epss[0].date.as_deref(), Some("2024-06-01T00:00:00+0000"));
         assert_eq!(parsed.errors[0].field, "line 4");
+    }
+
+    /// FIRST's own download is `epss_scores-current.csv.gz`: detected and read as it comes.
+    #[test]
+    fn gzipped_epss_is_detected_and_read() {
+        use std::io::Write;
+        let csv = "#model_version:v2023.03.01,score_date:2026-11-20T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.97565,0.99996\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(csv.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let name = "epss_scores-current.csv.gz";
+        assert_eq!(super::super::detect(name, &bytes), Some(super::super::Format::EpssCsv));
+        let parsed = parse_epss(name, &bytes);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.epss.len(), 1);
+        let truncated = parse_epss(name, &bytes[..bytes.len() / 2]);
+        assert!(
+            truncated.epss.is_empty() && truncated.errors[0].file == name,
+            "{:?}",
+            truncated.errors
+        );
     }
 
     #[test]

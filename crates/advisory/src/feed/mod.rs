@@ -176,7 +176,11 @@ pub fn detect(path: &str, bytes: &[u8]) -> Option<Format> {
         return Some(Format::RustsecToml);
     }
     if lower.ends_with(".csv") || lower.ends_with(".csv.gz") {
-        return head_text.contains("cve,epss").then_some(Format::EpssCsv);
+        // The header is a line or two in: decompressing a gzipped file is needed to see it.
+        let plain = compression::decompress(path, bytes).ok();
+        let head =
+            plain.as_deref().map(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned());
+        return head.is_some_and(|h| h.contains("cve,epss")).then_some(Format::EpssCsv);
     }
     None
 }
