@@ -506,3 +506,45 @@ fn plan_on_this_host_equals_apt() {
         assert_eq!(&planned(&doc), expected, "ward patch plan {args:?} vs apt-get -s dist-upgrade");
     }
 }
+
+/// With an advisory index in the data directory, the plan also names the CVEs its Debian
+/// records say each update fixes (those affecting the installed version and not the new
+/// one), beside the changelog's.
+#[test]
+fn plan_adds_the_cves_the_advisory_index_knows() {
+    let system = DebianSystem::copy();
+    let data = tempfile::tempdir().unwrap();
+    let feed = data.path().join("debian-osv.json");
+    let record = |id: &str, cve: &str, package: &str, fixed: &str| {
+        serde_json::json!({
+            "schema_version": "1.7.0", "id": id, "modified": "2026-11-01T00:00:00Z", "upstream": [cve],
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": package},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]
+        })
+    };
+    let records = serde_json::json!([
+        record("DEBIAN-CVE-2099-0001", "CVE-2099-0001", "tzdata", "2026f-0+deb12u1"),
+        record("DEBIAN-CVE-2099-0002", "CVE-2099-0002", "perl", "5.36.0-7+deb12u9"),
+        record("DEBIAN-CVE-2099-0003", "CVE-2099-0003", "tzdata", "2026a-0+deb12u1"),
+    ]);
+    std::fs::write(&feed, serde_json::to_vec(&records).unwrap()).unwrap();
+    let data_dir = data.path().display().to_string();
+    let o = ward(&["db", "import", "--data-dir", &data_dir, &feed.display().to_string()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+
+    let (plan, o) = patch(&system, data.path(), "plan", &["--security-only", "--no-download"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let cves = |name: &str| -> Vec<String> {
+        plan["updates"].as_array().unwrap().iter().find(|u| u["name"] == name).unwrap()["cves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    // tzdata 2026f fixes 0001 (the installed 2026b is affected); 0003 was fixed before 2026b.
+    assert!(cves("tzdata").contains(&"CVE-2099-0001".to_string()), "{:?}", cves("tzdata"));
+    assert!(!cves("tzdata").contains(&"CVE-2099-0003".to_string()));
+    // perl's update does not reach the fixed version of 0002.
+    assert!(!cves("perl-base").contains(&"CVE-2099-0002".to_string()), "{:?}", cves("perl-base"));
+}

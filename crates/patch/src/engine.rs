@@ -14,7 +14,7 @@ use chrono::Utc;
 use crate::apt::md5_of;
 use crate::backend::{Backend, BackendError, StepLog};
 use crate::checks::{CheckOutcome, CheckSpec};
-use crate::plan::{Pattern, Plan, Selection};
+use crate::plan::{CveFacts, Pattern, Plan, Selection};
 use crate::reboot::{self, RebootDecision, RebootPolicy};
 use crate::record::{
     ConffileRecord, HookRun, Outcome, RebootRecord, RollbackRecord, RunRecord, RunStore,
@@ -85,11 +85,18 @@ pub struct Engine<'a, B: Backend> {
     system: &'a System,
     store: RunStore,
     options: Options,
+    cve_facts: Option<&'a dyn CveFacts>,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
     pub fn new(backend: &'a B, system: &'a System, data_dir: &Path, options: Options) -> Self {
-        Engine { backend, system, store: RunStore::new(data_dir), options }
+        Engine { backend, system, store: RunStore::new(data_dir), options, cve_facts: None }
+    }
+
+    /// Also names the CVEs these facts (the advisory index) know each update fixes.
+    pub fn with_cve_facts(mut self, facts: &'a dyn CveFacts) -> Self {
+        self.cve_facts = Some(facts);
+        self
     }
 
     pub fn store(&self) -> &RunStore {
@@ -98,7 +105,11 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     /// The plan alone (no change to the system beyond downloading packages).
     pub fn plan(&self) -> Result<Plan, BackendError> {
-        self.backend.plan(&self.options.selection, self.options.download)
+        let mut plan = self.backend.plan(&self.options.selection, self.options.download)?;
+        if let Some(facts) = self.cve_facts {
+            plan.add_cves(facts);
+        }
+        Ok(plan)
     }
 
     /// Applies the selection: the whole run, recorded.
@@ -143,7 +154,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             }
             Err(e) => return self.finish(run, Outcome::Failed, &format!("repair: {e}")),
         }
-        let plan = match self.backend.plan(&self.options.selection, self.options.download) {
+        let plan = match self.plan() {
             Ok(p) => p,
             Err(e) => return self.finish(run, Outcome::Failed, &format!("plan: {e}")),
         };

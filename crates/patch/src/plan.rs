@@ -114,7 +114,27 @@ pub struct Plan {
     pub conffiles: Vec<crate::backend::ConfigFile>,
 }
 
+/// Another source of "which CVEs does this update fix" beside the changelogs: the advisory
+/// index, when there is one (the binary implements it; tests use a table).
+pub trait CveFacts: std::fmt::Debug {
+    /// CVE ids that advisories say affect `from` and not `to` of source package `source`.
+    fn fixed_between(&self, source: &str, from: &str, to: &str) -> Vec<String>;
+}
+
 impl Plan {
+    /// Adds the CVEs `facts` knows for each update to those its changelog named (each once,
+    /// the changelog's first).
+    pub fn add_cves(&mut self, facts: &dyn CveFacts) {
+        for update in &mut self.updates {
+            let Some(from) = &update.from else { continue };
+            for cve in facts.fixed_between(&update.source, from, &update.to) {
+                if !update.cves.contains(&cve) {
+                    update.cves.push(cve);
+                }
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.updates.is_empty()
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use ward_patch::apt::Apt;
 use ward_patch::checks::CheckSpec;
 use ward_patch::engine::{self, Engine, Options};
-use ward_patch::plan::{Pattern, Plan, Selection};
+use ward_patch::plan::{CveFacts, Pattern, Plan, Selection};
 use ward_patch::reboot::RebootPolicy;
 use ward_patch::record::{Outcome, RunRecord, RunStore};
 use ward_patch::status::{self, Limits};
@@ -68,6 +68,70 @@ fn verify_options(args: &PatchVerifyArgs, options: &mut Options) -> anyhow::Resu
     Ok(())
 }
 
+/// CVE facts from the advisory index (`ward db`) for the patched system's OS release: the
+/// CVE ids of every record on the update's source package that affects the installed
+/// version and not the new one.
+#[derive(Debug)]
+struct IndexCves {
+    index: ward_advisory::store::Index,
+    ecosystem: String,
+}
+
+impl CveFacts for IndexCves {
+    fn fixed_between(&self, source: &str, from: &str, to: &str) -> Vec<String> {
+        let records = match self.index.lookup(&self.ecosystem, source) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ =
+                    super::write_stderr(&format!("ward: advisory index lookup {source}: {e}\n"));
+                return Vec::new();
+            }
+        };
+        let affects = |a: &ward_advisory::model::Affected, v: &str| {
+            ward_advisory::affects::affects(a, v).ok()
+        };
+        let mut out: Vec<String> = Vec::new();
+        for record in records.iter().filter(|r| r.withdrawn.is_none()) {
+            let fixes = record.affected.iter().any(|a| {
+                a.package
+                    .as_ref()
+                    .is_some_and(|p| p.name == source && p.ecosystem.as_str() == self.ecosystem)
+                    && affects(a, from) == Some(true)
+                    && affects(a, to) == Some(false)
+            });
+            if !fixes {
+                continue;
+            }
+            let names = std::iter::once(&record.id).chain(&record.aliases).chain(&record.upstream);
+            for cve in names.filter_map(|n| cve_in(n)) {
+                if !out.contains(&cve) {
+                    out.push(cve);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `CVE-2024-1234` in `CVE-2024-1234` or `DEBIAN-CVE-2024-1234`.
+fn cve_in(name: &str) -> Option<String> {
+    let id = &name[name.find("CVE-")?..];
+    let mut parts = id.splitn(3, '-').skip(1);
+    let (year, number) = (parts.next()?, parts.next()?);
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    (year.len() == 4 && digits(year) && number.len() >= 4 && digits(number)).then(|| id.to_string())
+}
+
+/// The advisory index of `data_dir`, when there is one, as CVE facts for `system`'s release.
+fn index_cves(data_dir: &std::path::Path, system: &System) -> Option<IndexCves> {
+    let index = ward_advisory::store::Index::open(data_dir).ok()?;
+    let os = std::fs::read(system.path("/etc/os-release"))
+        .or_else(|_| std::fs::read(system.path("/usr/lib/os-release")))
+        .ok()?;
+    let ecosystem = ward_inventory::host::OsRelease::parse(&os).ecosystem()?.to_string();
+    Some(IndexCves { index, ecosystem })
+}
+
 /// `ward.patch-plan/1`.
 #[derive(Serialize)]
 struct PlanDocument<'a> {
@@ -89,8 +153,12 @@ fn plan(args: PatchPlanArgs) -> anyhow::Result<ExitCode> {
     if !args.selection.no_download && !download {
         super::write_stderr("ward: not root: planning without downloading (CVEs only from packages already in apt's cache)\n")?;
     }
-    let plan = ward_patch::backend::Backend::plan(&apt, &selection, download)
+    let mut plan = ward_patch::backend::Backend::plan(&apt, &selection, download)
         .context("planning with apt")?;
+    let data_dir = resolve_data_dir(args.target.data_dir.clone())?;
+    if let Some(facts) = index_cves(&data_dir, &system) {
+        plan.add_cves(&facts);
+    }
     let mut out = std::io::stdout().lock();
     match args.target.format {
         PatchFormat::Json => {
@@ -193,7 +261,11 @@ fn apply(args: PatchApplyArgs) -> anyhow::Result<ExitCode> {
     };
     verify_options(&args.verify, &mut options)?;
     let apt = Apt::new(system.clone());
-    let engine = Engine::new(&apt, &system, &data_dir, options);
+    let facts = index_cves(&data_dir, &system);
+    let mut engine = Engine::new(&apt, &system, &data_dir, options);
+    if let Some(facts) = &facts {
+        engine = engine.with_cve_facts(facts);
+    }
     let run = engine.apply()?;
     print_run(&run, args.target.format, engine.store())?;
     Ok(ExitCode::from(match run.outcome {
