@@ -19,7 +19,7 @@
 //! a warning and never delivered.
 //!
 //! Sequence numbers only grow, across restarts too: the file `seq` holds a high-water mark
-//! reserved in blocks of [`SEQ_BLOCK`], written atomically before any number beyond the
+//! reserved in blocks of 1024 (`SEQ_BLOCK`), written atomically before any number beyond the
 //! previous mark is used; a reopened spool continues from the mark (gaps are allowed).
 //!
 //! **Architecture invariant:** an entry is deleted only by [`Spool::ack`] (after the server
@@ -39,7 +39,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// How many sequence numbers one write of the `seq` file reserves.
-pub const SEQ_BLOCK: u64 = 1024;
+const SEQ_BLOCK: u64 = 1024;
 
 const MAGIC: &str = "ward-spool";
 const VERSION: &str = "1";
