@@ -162,6 +162,22 @@ fn postgres_password_never_appears_in_errors() {
 }
 
 #[test]
+fn sqlite_unreadable_stored_data_is_an_error_not_a_panic() {
+    let db = TestDb::sqlite();
+    let host = new_host(db.store(), "web1");
+    db.store().record_inventory(host, t(2, 0), &[deb("bash", "5.2-1")], "k").unwrap();
+    let TestDb::Sqlite { url, .. } = &db else { unreachable!() };
+    let raw = rusqlite::Connection::open(url.trim_start_matches("sqlite://")).unwrap();
+    raw.execute("UPDATE hosts SET last_seen = 'last tuesday'", []).unwrap();
+    raw.execute("UPDATE changes SET at = 'soon'", []).unwrap();
+    let error = db.store().host(host).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+    assert!(error.to_string().contains("\"last tuesday\""), "{error}");
+    let error = db.store().changes(host, None).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+}
+
+#[test]
 fn unsupported_url_is_refused() {
     let error = ward_store::open("mysql://root:pw@db/ward").unwrap_err();
     assert!(matches!(error, StoreError::UnsupportedUrl { .. }), "{error}");
