@@ -1,0 +1,530 @@
+//! The PostgreSQL store (the synchronous `postgres` crate): one client behind a mutex for now;
+//! the server brings a connection pool. A report locks its host row (`SELECT … FOR UPDATE`), so
+//! reports for one host are applied one at a time, and batches rows with `UNNEST` arrays: one
+//! statement per table, whatever the inventory size.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, GenericClient, NoTls};
+
+use crate::diff::{self, InventoryDelta};
+use crate::location::mask_url;
+use crate::{
+    as_set, check_report, Backend, Change, ChangeKind, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+};
+
+const BACKEND: Backend = Backend::Postgres;
+
+/// Versioned migrations, applied in order; the last one is [`SCHEMA_VERSION`].
+pub(crate) const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// Serializes concurrent migrations of one database (`pg_advisory_xact_lock` key: "ward" + 1).
+const MIGRATION_LOCK: i64 = 0x7761_7264_0001;
+
+pub(crate) struct PostgresStore {
+    /// The URL with its password masked.
+    location: String,
+    client: Mutex<Client>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+/// The server's message (with detail) for errors it reported, the error chain otherwise.
+fn describe(error: &postgres::Error) -> String {
+    if let Some(db_error) = error.as_db_error() {
+        let mut message = format!("{}: {}", db_error.code().code(), db_error.message());
+        if let Some(detail) = db_error.detail() {
+            message.push_str(" (");
+            message.push_str(detail);
+            message.push(')');
+        }
+        return message;
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn db(operation: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
+    move |error| StoreError::Database { backend: BACKEND, operation, message: describe(&error) }
+}
+
+fn count(operation: &'static str, value: i64) -> Result<usize, StoreError> {
+    usize::try_from(value).map_err(|_| StoreError::Corrupt {
+        backend: BACKEND,
+        operation,
+        message: format!("negative count {value}"),
+    })
+}
+
+fn stored_count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The password of a `postgres://user:password@…` URL, to scrub from driver messages.
+fn password(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let user_info = &authority[..authority.rfind('@')?];
+    let password = &user_info[user_info.find(':')? + 1..];
+    (!password.is_empty()).then_some(password)
+}
+
+impl PostgresStore {
+    pub(crate) fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let location = mask_url(url);
+        let mut client = Client::connect(url, NoTls).map_err(|error| {
+            let mut message = describe(&error);
+            if let Some(password) = password(url) {
+                message = message.replace(password, "***");
+            }
+            StoreError::Open { backend: BACKEND, location: location.clone(), message }
+        })?;
+        migrate(&mut client)?;
+        Ok(PostgresStore { location, client: Mutex::new(client) })
+    }
+
+    fn client(&self) -> MutexGuard<'_, Client> {
+        // A panic while holding the lock drops its Transaction, which rolls back: the client
+        // is usable.
+        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    const OPERATION: &str = "migrate schema";
+    let mut tx = client.transaction().map_err(db(OPERATION))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(db(OPERATION))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version     BIGINT PRIMARY KEY,
+             applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .map_err(db(OPERATION))?;
+    let found: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .map_err(db(OPERATION))?
+        .get(0);
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            backend: BACKEND,
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for &(version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+        tx.batch_execute(sql).map_err(db(OPERATION))?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version])
+            .map_err(db(OPERATION))?;
+        tracing::info!(version, "PostgreSQL store: applied schema migration");
+    }
+    tx.commit().map_err(db(OPERATION))
+}
+
+fn host_exists(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    host: HostId,
+) -> Result<(), StoreError> {
+    let exists: bool = client
+        .query_one("SELECT EXISTS (SELECT 1 FROM hosts WHERE id = $1)", &[&host.0])
+        .map_err(db(operation))?
+        .get(0);
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownHost { backend: BACKEND, operation, host })
+    }
+}
+
+/// Reads `id, name, os, first_seen, last_seen` rows into records, with groups and tags.
+fn host_records(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    rows: Vec<postgres::Row>,
+) -> Result<Vec<HostRecord>, StoreError> {
+    let ids: Vec<i64> =
+        rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>().map_err(db(operation))?;
+    let mut groups: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    let mut tags: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (table, into) in [("host_groups", &mut groups), ("host_tags", &mut tags)] {
+        let sql = format!(
+            "SELECT host_id, name FROM {table} WHERE host_id = ANY($1) ORDER BY host_id, name"
+        );
+        for row in client.query(&sql, &[&ids]).map_err(db(operation))? {
+            let host_id: i64 = row.try_get(0).map_err(db(operation))?;
+            into.entry(host_id).or_default().push(row.try_get(1).map_err(db(operation))?);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id: i64 = row.try_get(0).map_err(db(operation))?;
+            Ok(HostRecord {
+                id: HostId(id),
+                info: HostInfo {
+                    name: row.try_get(1).map_err(db(operation))?,
+                    os: row.try_get(2).map_err(db(operation))?,
+                    groups: groups.remove(&id).unwrap_or_default(),
+                    tags: tags.remove(&id).unwrap_or_default(),
+                },
+                first_seen: row.try_get(3).map_err(db(operation))?,
+                last_seen: row.try_get(4).map_err(db(operation))?,
+            })
+        })
+        .collect()
+}
+
+fn current(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    host: HostId,
+) -> Result<Vec<PackageRow>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT ecosystem, name, version, source FROM packages WHERE host_id = $1",
+            &[&host.0],
+        )
+        .map_err(db(operation))?;
+    let mut packages = rows
+        .iter()
+        .map(|row| {
+            Ok(PackageRow {
+                ecosystem: row.try_get(0)?,
+                name: row.try_get(1)?,
+                version: row.try_get(2)?,
+                source: row.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>, postgres::Error>>()
+        .map_err(db(operation))?;
+    // Sorted in Rust: byte order, whatever the database's collation.
+    packages.sort();
+    Ok(packages)
+}
+
+/// Changes of `host` with `since <= at <= until` (either bound optional), oldest first.
+fn history(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    host: HostId,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Vec<Change>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT at, kind, ecosystem, name, from_version, to_version, source FROM changes
+             WHERE host_id = $1
+               AND ($2::timestamptz IS NULL OR at >= $2)
+               AND ($3::timestamptz IS NULL OR at <= $3)
+             ORDER BY at, id",
+            &[&host.0, &since, &until],
+        )
+        .map_err(db(operation))?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get(1).map_err(db(operation))?;
+            let kind = ChangeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                backend: BACKEND,
+                operation,
+                message: format!("change kind {kind:?}"),
+            })?;
+            Ok(Change {
+                at: row.try_get(0).map_err(db(operation))?,
+                kind,
+                ecosystem: row.try_get(2).map_err(db(operation))?,
+                name: row.try_get(3).map_err(db(operation))?,
+                from: row.try_get(4).map_err(db(operation))?,
+                to: row.try_get(5).map_err(db(operation))?,
+                source: row.try_get(6).map_err(db(operation))?,
+            })
+        })
+        .collect()
+}
+
+/// Writes `delta`: three statements, each taking its rows as arrays.
+fn apply(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    host: HostId,
+    at: DateTime<Utc>,
+    delta: &InventoryDelta,
+) -> Result<(), StoreError> {
+    if !delta.removals.is_empty() {
+        let (ecosystems, names): (Vec<&str>, Vec<&str>) =
+            delta.removals.iter().map(|(e, n)| (e.as_str(), n.as_str())).unzip();
+        client
+            .execute(
+                "DELETE FROM packages p
+                 USING UNNEST($2::text[], $3::text[]) AS r (ecosystem, name)
+                 WHERE p.host_id = $1 AND p.ecosystem = r.ecosystem AND p.name = r.name",
+                &[&host.0, &ecosystems, &names],
+            )
+            .map_err(db(operation))?;
+    }
+    if !delta.upserts.is_empty() {
+        let ecosystems: Vec<&str> = delta.upserts.iter().map(|p| p.ecosystem.as_str()).collect();
+        let names: Vec<&str> = delta.upserts.iter().map(|p| p.name.as_str()).collect();
+        let versions: Vec<&str> = delta.upserts.iter().map(|p| p.version.as_str()).collect();
+        let sources: Vec<Option<&str>> =
+            delta.upserts.iter().map(|p| p.source.as_deref()).collect();
+        client
+            .execute(
+                "INSERT INTO packages (host_id, ecosystem, name, version, source)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])
+                 ON CONFLICT (host_id, ecosystem, name)
+                 DO UPDATE SET version = EXCLUDED.version, source = EXCLUDED.source",
+                &[&host.0, &ecosystems, &names, &versions, &sources],
+            )
+            .map_err(db(operation))?;
+    }
+    if !delta.changes.is_empty() {
+        let kinds: Vec<&str> = delta.changes.iter().map(|c| c.stored_kind()).collect();
+        let ecosystems: Vec<&str> = delta.changes.iter().map(|c| c.ecosystem.as_str()).collect();
+        let names: Vec<&str> = delta.changes.iter().map(|c| c.name.as_str()).collect();
+        let froms: Vec<Option<&str>> = delta.changes.iter().map(|c| c.from.as_deref()).collect();
+        let tos: Vec<Option<&str>> = delta.changes.iter().map(|c| c.to.as_deref()).collect();
+        let sources: Vec<Option<&str>> =
+            delta.changes.iter().map(|c| c.source.as_deref()).collect();
+        client
+            .execute(
+                "INSERT INTO changes
+                     (host_id, at, kind, ecosystem, name, from_version, to_version, source)
+                 SELECT $1, $2, * FROM UNNEST(
+                     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])",
+                &[&host.0, &at, &kinds, &ecosystems, &names, &froms, &tos, &sources],
+            )
+            .map_err(db(operation))?;
+    }
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    fn upsert_host(&self, host: &HostInfo, now: DateTime<Utc>) -> Result<HostId, StoreError> {
+        const OPERATION: &str = "upsert host";
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO hosts (name, os, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (name) DO UPDATE SET
+                     os = EXCLUDED.os,
+                     last_seen = GREATEST(hosts.last_seen, EXCLUDED.last_seen)
+                 RETURNING id",
+                &[&host.name, &host.os, &now],
+            )
+            .map_err(db(OPERATION))?
+            .try_get(0)
+            .map_err(db(OPERATION))?;
+        for (table, values) in [("host_groups", &host.groups), ("host_tags", &host.tags)] {
+            tx.execute(&format!("DELETE FROM {table} WHERE host_id = $1"), &[&id])
+                .map_err(db(OPERATION))?;
+            tx.execute(
+                &format!("INSERT INTO {table} (host_id, name) SELECT $1, UNNEST($2::text[])"),
+                &[&id, &as_set(values)],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(HostId(id))
+    }
+
+    fn host(&self, id: HostId) -> Result<Option<HostRecord>, StoreError> {
+        const OPERATION: &str = "read host";
+        let mut client = self.client();
+        let rows = client
+            .query("SELECT id, name, os, first_seen, last_seen FROM hosts WHERE id = $1", &[&id.0])
+            .map_err(db(OPERATION))?;
+        Ok(host_records(&mut *client, OPERATION, rows)?.into_iter().next())
+    }
+
+    fn hosts(&self, filter: &HostFilter, page: Page) -> Result<Vec<HostRecord>, StoreError> {
+        const OPERATION: &str = "list hosts";
+        let mut client = self.client();
+        let rows = client
+            .query(
+                "SELECT id, name, os, first_seen, last_seen FROM hosts
+                 WHERE id > $1
+                   AND ($2::text IS NULL OR os = $2)
+                   AND ($3::text IS NULL OR EXISTS
+                       (SELECT 1 FROM host_groups g WHERE g.host_id = hosts.id AND g.name = $3))
+                   AND ($4::text IS NULL OR EXISTS
+                       (SELECT 1 FROM host_tags t WHERE t.host_id = hosts.id AND t.name = $4))
+                 ORDER BY id
+                 LIMIT $5",
+                &[
+                    &page.after.map_or(i64::MIN, |after| after.0),
+                    &filter.os,
+                    &filter.group,
+                    &filter.tag,
+                    &i64::from(page.limit),
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        host_records(&mut *client, OPERATION, rows)
+    }
+
+    fn record_inventory(
+        &self,
+        host: HostId,
+        at: DateTime<Utc>,
+        packages: &[PackageRow],
+        idempotency_key: &str,
+    ) -> Result<InventoryDiff, StoreError> {
+        const OPERATION: &str = "record inventory";
+        check_report(BACKEND, packages, idempotency_key)?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        // Lock the host: reports for one host are applied one after the other.
+        if tx
+            .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
+            .map_err(db(OPERATION))?
+            .is_none()
+        {
+            return Err(StoreError::UnknownHost { backend: BACKEND, operation: OPERATION, host });
+        }
+        // Claim the key: the primary key decides which report is the first.
+        let claimed = tx
+            .execute(
+                "INSERT INTO inventory_reports
+                     (host_id, idempotency_key, at, added, removed, changed)
+                 VALUES ($1, $2, $3, 0, 0, 0)
+                 ON CONFLICT (host_id, idempotency_key) DO NOTHING",
+                &[&host.0, &idempotency_key, &at],
+            )
+            .map_err(db(OPERATION))?;
+        if claimed == 0 {
+            let row = tx
+                .query_one(
+                    "SELECT added, removed, changed FROM inventory_reports
+                     WHERE host_id = $1 AND idempotency_key = $2",
+                    &[&host.0, &idempotency_key],
+                )
+                .map_err(db(OPERATION))?;
+            return Ok(InventoryDiff {
+                added: count(OPERATION, row.try_get(0).map_err(db(OPERATION))?)?,
+                removed: count(OPERATION, row.try_get(1).map_err(db(OPERATION))?)?,
+                changed: count(OPERATION, row.try_get(2).map_err(db(OPERATION))?)?,
+                duplicate: true,
+            });
+        }
+        let latest: Option<DateTime<Utc>> = tx
+            .query_one(
+                "SELECT MAX(at) FROM inventory_reports WHERE host_id = $1 AND idempotency_key <> $2",
+                &[&host.0, &idempotency_key],
+            )
+            .map_err(db(OPERATION))?
+            .try_get(0)
+            .map_err(db(OPERATION))?;
+        // Compare at the stored (microsecond) precision.
+        let stored_at = at.timestamp_micros();
+        if let Some(latest) = latest.filter(|latest| latest.timestamp_micros() > stored_at) {
+            return Err(StoreError::OutOfOrder {
+                backend: BACKEND,
+                host,
+                at: at.to_rfc3339(),
+                latest: latest.to_rfc3339(),
+            });
+        }
+        let before = current(&mut tx, OPERATION, host)?;
+        let delta = diff::delta(&before, packages);
+        apply(&mut tx, OPERATION, host, at, &delta)?;
+        let diff = delta.counts();
+        tx.execute(
+            "UPDATE inventory_reports SET added = $3, removed = $4, changed = $5
+             WHERE host_id = $1 AND idempotency_key = $2",
+            &[
+                &host.0,
+                &idempotency_key,
+                &stored_count(diff.added),
+                &stored_count(diff.removed),
+                &stored_count(diff.changed),
+            ],
+        )
+        .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn current_packages(&self, host: HostId) -> Result<Vec<PackageRow>, StoreError> {
+        const OPERATION: &str = "read current packages";
+        let mut client = self.client();
+        host_exists(&mut *client, OPERATION, host)?;
+        current(&mut *client, OPERATION, host)
+    }
+
+    fn packages_at(&self, host: HostId, at: DateTime<Utc>) -> Result<Vec<PackageRow>, StoreError> {
+        const OPERATION: &str = "read packages at a time";
+        let mut client = self.client();
+        host_exists(&mut *client, OPERATION, host)?;
+        Ok(diff::replay(&history(&mut *client, OPERATION, host, None, Some(at))?))
+    }
+
+    fn changes(
+        &self,
+        host: HostId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Change>, StoreError> {
+        const OPERATION: &str = "read changes";
+        let mut client = self.client();
+        host_exists(&mut *client, OPERATION, host)?;
+        history(&mut *client, OPERATION, host, since, None)
+    }
+
+    fn hosts_with_package(
+        &self,
+        ecosystem: &str,
+        name: &str,
+    ) -> Result<Vec<(HostId, String)>, StoreError> {
+        const OPERATION: &str = "read hosts with a package";
+        let mut client = self.client();
+        let rows = client
+            .query(
+                "SELECT host_id, version FROM packages WHERE ecosystem = $1 AND name = $2
+                 ORDER BY host_id",
+                &[&ecosystem, &name],
+            )
+            .map_err(db(OPERATION))?;
+        rows.iter()
+            .map(|row| Ok((HostId(row.try_get(0)?), row.try_get(1)?)))
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(db(OPERATION))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_end_at_the_schema_version() {
+        assert_eq!(MIGRATIONS.last().map(|m| m.0), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn password_is_found_for_scrubbing() {
+        assert_eq!(password("postgres://u:s3cret@h/db"), Some("s3cret"));
+        assert_eq!(password("postgres://u@h/db"), None);
+        assert_eq!(password("postgres://u:@h/db"), None);
+        assert_eq!(password("postgres://h/db"), None);
+    }
+}

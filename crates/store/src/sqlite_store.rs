@@ -1,0 +1,542 @@
+//! The SQLite store (rusqlite): one connection behind a mutex, WAL, foreign keys on, and a busy
+//! timeout so several processes can share the file. Writes take the write lock up front
+//! (`BEGIN IMMEDIATE`), so a report's read-compare-write cannot interleave with another's.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::diff::{self, InventoryDelta};
+use crate::{
+    as_set, check_report, Backend, Change, ChangeKind, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+};
+
+const BACKEND: Backend = Backend::Sqlite;
+
+/// Versioned migrations, applied in order; the last one is [`SCHEMA_VERSION`].
+pub(crate) const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) struct SqliteStore {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |error| StoreError::Database { backend: BACKEND, operation, message: error.to_string() }
+}
+
+/// Timestamps are TEXT with a fixed shape, so that text order is time order.
+fn format_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_time(operation: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|error| {
+        StoreError::Corrupt {
+            backend: BACKEND,
+            operation,
+            message: format!("timestamp {text:?}: {error}"),
+        }
+    })
+}
+
+impl SqliteStore {
+    pub(crate) fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_error = |error: rusqlite::Error| StoreError::Open {
+            backend: BACKEND,
+            location: path.display().to_string(),
+            message: error.to_string(),
+        };
+        let mut connection = Connection::open(path).map_err(open_error)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
+            .map_err(open_error)?;
+        connection
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(open_error)?;
+        migrate(&mut connection)?;
+        Ok(SqliteStore { path: path.to_owned(), connection: Mutex::new(connection) })
+    }
+
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock unwinds through rusqlite's Transaction, which rolls
+        // back: the connection is usable.
+        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    const OPERATION: &str = "migrate schema";
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db(OPERATION))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version     INTEGER PRIMARY KEY,
+             applied_at  TEXT NOT NULL
+         )",
+    )
+    .map_err(db(OPERATION))?;
+    let found: i64 = tx
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))
+        .map_err(db(OPERATION))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            backend: BACKEND,
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for &(version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+        tx.execute_batch(sql).map_err(db(OPERATION))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            params![version, format_time(Utc::now())],
+        )
+        .map_err(db(OPERATION))?;
+        tracing::info!(version, "SQLite store: applied schema migration");
+    }
+    tx.commit().map_err(db(OPERATION))
+}
+
+fn host_exists(
+    connection: &Connection,
+    operation: &'static str,
+    host: HostId,
+) -> Result<(), StoreError> {
+    let exists: bool = connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM hosts WHERE id = ?1)")
+        .and_then(|mut statement| statement.query_row([host.0], |row| row.get(0)))
+        .map_err(db(operation))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownHost { backend: BACKEND, operation, host })
+    }
+}
+
+fn names(
+    connection: &Connection,
+    operation: &'static str,
+    sql: &str,
+    host: HostId,
+) -> Result<Vec<String>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(db(operation))?;
+    let rows = statement.query_map([host.0], |row| row.get(0)).map_err(db(operation))?;
+    rows.collect::<Result<_, _>>().map_err(db(operation))
+}
+
+type HostRow = (i64, String, Option<String>, String, String);
+
+fn host_record(
+    connection: &Connection,
+    operation: &'static str,
+    (id, name, os, first_seen, last_seen): HostRow,
+) -> Result<HostRecord, StoreError> {
+    let id = HostId(id);
+    let groups = names(
+        connection,
+        operation,
+        "SELECT name FROM host_groups WHERE host_id = ?1 ORDER BY name",
+        id,
+    )?;
+    let tags = names(
+        connection,
+        operation,
+        "SELECT name FROM host_tags WHERE host_id = ?1 ORDER BY name",
+        id,
+    )?;
+    Ok(HostRecord {
+        id,
+        info: HostInfo { name, os, groups, tags },
+        first_seen: parse_time(operation, &first_seen)?,
+        last_seen: parse_time(operation, &last_seen)?,
+    })
+}
+
+fn read_host_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn current(
+    connection: &Connection,
+    operation: &'static str,
+    host: HostId,
+) -> Result<Vec<PackageRow>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT ecosystem, name, version, source FROM packages WHERE host_id = ?1
+             ORDER BY ecosystem, name",
+        )
+        .map_err(db(operation))?;
+    let rows = statement
+        .query_map([host.0], |row| {
+            Ok(PackageRow {
+                ecosystem: row.get(0)?,
+                name: row.get(1)?,
+                version: row.get(2)?,
+                source: row.get(3)?,
+            })
+        })
+        .map_err(db(operation))?;
+    let mut packages: Vec<PackageRow> = rows.collect::<Result<_, _>>().map_err(db(operation))?;
+    // SQL orders by ecosystem and name only; PackageRow's order is the same for distinct
+    // identities, but sort anyway so the order never depends on the collation.
+    packages.sort();
+    Ok(packages)
+}
+
+/// Changes of `host` with `since <= at <= until` (either bound optional), oldest first.
+fn history(
+    connection: &Connection,
+    operation: &'static str,
+    host: HostId,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Vec<Change>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT at, kind, ecosystem, name, from_version, to_version, source FROM changes
+             WHERE host_id = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at <= ?3)
+             ORDER BY at, id",
+        )
+        .map_err(db(operation))?;
+    let rows = statement
+        .query_map(params![host.0, since.map(format_time), until.map(format_time)], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, Option<String>>(6)?,
+            ))
+        })
+        .map_err(db(operation))?;
+    let mut changes = Vec::new();
+    for row in rows {
+        let (at, kind, ecosystem, name, from, to, source) = row.map_err(db(operation))?;
+        let kind = ChangeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            backend: BACKEND,
+            operation,
+            message: format!("change kind {kind:?}"),
+        })?;
+        changes.push(Change {
+            at: parse_time(operation, &at)?,
+            kind,
+            ecosystem,
+            name,
+            from,
+            to,
+            source,
+        });
+    }
+    Ok(changes)
+}
+
+fn apply(
+    connection: &Connection,
+    operation: &'static str,
+    host: HostId,
+    at: &str,
+    delta: &InventoryDelta,
+) -> Result<(), StoreError> {
+    let mut remove = connection
+        .prepare_cached("DELETE FROM packages WHERE host_id = ?1 AND ecosystem = ?2 AND name = ?3")
+        .map_err(db(operation))?;
+    for (ecosystem, name) in &delta.removals {
+        remove.execute(params![host.0, ecosystem, name]).map_err(db(operation))?;
+    }
+    let mut upsert = connection
+        .prepare_cached(
+            "INSERT INTO packages (host_id, ecosystem, name, version, source)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (host_id, ecosystem, name)
+             DO UPDATE SET version = excluded.version, source = excluded.source",
+        )
+        .map_err(db(operation))?;
+    for package in &delta.upserts {
+        upsert
+            .execute(params![
+                host.0,
+                package.ecosystem,
+                package.name,
+                package.version,
+                package.source
+            ])
+            .map_err(db(operation))?;
+    }
+    let mut append = connection
+        .prepare_cached(
+            "INSERT INTO changes
+                 (host_id, at, kind, ecosystem, name, from_version, to_version, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db(operation))?;
+    for change in &delta.changes {
+        append
+            .execute(params![
+                host.0,
+                at,
+                change.stored_kind(),
+                change.ecosystem,
+                change.name,
+                change.from,
+                change.to,
+                change.source
+            ])
+            .map_err(db(operation))?;
+    }
+    Ok(())
+}
+
+fn count(operation: &'static str, value: i64) -> Result<usize, StoreError> {
+    usize::try_from(value).map_err(|_| StoreError::Corrupt {
+        backend: BACKEND,
+        operation,
+        message: format!("negative count {value}"),
+    })
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    fn upsert_host(&self, host: &HostInfo, now: DateTime<Utc>) -> Result<HostId, StoreError> {
+        const OPERATION: &str = "upsert host";
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        let now = format_time(now);
+        let id: i64 = tx
+            .query_row(
+                "INSERT INTO hosts (name, os, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (name) DO UPDATE SET
+                     os = excluded.os,
+                     last_seen = max(hosts.last_seen, excluded.last_seen)
+                 RETURNING id",
+                params![host.name, host.os, now],
+                |row| row.get(0),
+            )
+            .map_err(db(OPERATION))?;
+        for (table, values) in [("host_groups", &host.groups), ("host_tags", &host.tags)] {
+            tx.execute(&format!("DELETE FROM {table} WHERE host_id = ?1"), [id])
+                .map_err(db(OPERATION))?;
+            let mut insert = tx
+                .prepare_cached(&format!("INSERT INTO {table} (host_id, name) VALUES (?1, ?2)"))
+                .map_err(db(OPERATION))?;
+            for value in as_set(values) {
+                insert.execute(params![id, value]).map_err(db(OPERATION))?;
+            }
+        }
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(HostId(id))
+    }
+
+    fn host(&self, id: HostId) -> Result<Option<HostRecord>, StoreError> {
+        const OPERATION: &str = "read host";
+        let connection = self.connection();
+        let row = connection
+            .prepare_cached("SELECT id, name, os, first_seen, last_seen FROM hosts WHERE id = ?1")
+            .and_then(|mut statement| statement.query_row([id.0], read_host_row).optional())
+            .map_err(db(OPERATION))?;
+        row.map(|row| host_record(&connection, OPERATION, row)).transpose()
+    }
+
+    fn hosts(&self, filter: &HostFilter, page: Page) -> Result<Vec<HostRecord>, StoreError> {
+        const OPERATION: &str = "list hosts";
+        let connection = self.connection();
+        let rows: Vec<HostRow> = {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, name, os, first_seen, last_seen FROM hosts
+                     WHERE id > ?1
+                       AND (?2 IS NULL OR os = ?2)
+                       AND (?3 IS NULL OR EXISTS
+                           (SELECT 1 FROM host_groups g WHERE g.host_id = hosts.id AND g.name = ?3))
+                       AND (?4 IS NULL OR EXISTS
+                           (SELECT 1 FROM host_tags t WHERE t.host_id = hosts.id AND t.name = ?4))
+                     ORDER BY id
+                     LIMIT ?5",
+                )
+                .map_err(db(OPERATION))?;
+            let rows = statement
+                .query_map(
+                    params![
+                        page.after.map_or(i64::MIN, |after| after.0),
+                        filter.os,
+                        filter.group,
+                        filter.tag,
+                        i64::from(page.limit)
+                    ],
+                    read_host_row,
+                )
+                .map_err(db(OPERATION))?;
+            rows.collect::<Result<_, _>>().map_err(db(OPERATION))?
+        };
+        rows.into_iter().map(|row| host_record(&connection, OPERATION, row)).collect()
+    }
+
+    fn record_inventory(
+        &self,
+        host: HostId,
+        at: DateTime<Utc>,
+        packages: &[PackageRow],
+        idempotency_key: &str,
+    ) -> Result<InventoryDiff, StoreError> {
+        const OPERATION: &str = "record inventory";
+        check_report(BACKEND, packages, idempotency_key)?;
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        host_exists(&tx, OPERATION, host)?;
+        let at_text = format_time(at);
+        // Claim the key first: the primary key decides which report is the first.
+        let claimed = tx
+            .execute(
+                "INSERT INTO inventory_reports
+                     (host_id, idempotency_key, at, added, removed, changed)
+                 VALUES (?1, ?2, ?3, 0, 0, 0)
+                 ON CONFLICT (host_id, idempotency_key) DO NOTHING",
+                params![host.0, idempotency_key, at_text],
+            )
+            .map_err(db(OPERATION))?;
+        if claimed == 0 {
+            let (added, removed, changed): (i64, i64, i64) = tx
+                .query_row(
+                    "SELECT added, removed, changed FROM inventory_reports
+                     WHERE host_id = ?1 AND idempotency_key = ?2",
+                    params![host.0, idempotency_key],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .map_err(db(OPERATION))?;
+            return Ok(InventoryDiff {
+                added: count(OPERATION, added)?,
+                removed: count(OPERATION, removed)?,
+                changed: count(OPERATION, changed)?,
+                duplicate: true,
+            });
+        }
+        let latest: Option<String> = tx
+            .query_row(
+                "SELECT MAX(at) FROM inventory_reports WHERE host_id = ?1 AND idempotency_key <> ?2",
+                params![host.0, idempotency_key],
+                |row| row.get(0),
+            )
+            .map_err(db(OPERATION))?;
+        if let Some(latest) = latest.filter(|latest| *latest > at_text) {
+            return Err(StoreError::OutOfOrder { backend: BACKEND, host, at: at_text, latest });
+        }
+        let before = current(&tx, OPERATION, host)?;
+        let delta = diff::delta(&before, packages);
+        apply(&tx, OPERATION, host, &at_text, &delta)?;
+        let diff = delta.counts();
+        tx.execute(
+            "UPDATE inventory_reports SET added = ?3, removed = ?4, changed = ?5
+             WHERE host_id = ?1 AND idempotency_key = ?2",
+            params![
+                host.0,
+                idempotency_key,
+                i64::try_from(diff.added).unwrap_or(i64::MAX),
+                i64::try_from(diff.removed).unwrap_or(i64::MAX),
+                i64::try_from(diff.changed).unwrap_or(i64::MAX)
+            ],
+        )
+        .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn current_packages(&self, host: HostId) -> Result<Vec<PackageRow>, StoreError> {
+        const OPERATION: &str = "read current packages";
+        let connection = self.connection();
+        host_exists(&connection, OPERATION, host)?;
+        current(&connection, OPERATION, host)
+    }
+
+    fn packages_at(&self, host: HostId, at: DateTime<Utc>) -> Result<Vec<PackageRow>, StoreError> {
+        const OPERATION: &str = "read packages at a time";
+        let connection = self.connection();
+        host_exists(&connection, OPERATION, host)?;
+        Ok(diff::replay(&history(&connection, OPERATION, host, None, Some(at))?))
+    }
+
+    fn changes(
+        &self,
+        host: HostId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Change>, StoreError> {
+        const OPERATION: &str = "read changes";
+        let connection = self.connection();
+        host_exists(&connection, OPERATION, host)?;
+        history(&connection, OPERATION, host, since, None)
+    }
+
+    fn hosts_with_package(
+        &self,
+        ecosystem: &str,
+        name: &str,
+    ) -> Result<Vec<(HostId, String)>, StoreError> {
+        const OPERATION: &str = "read hosts with a package";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT host_id, version FROM packages WHERE ecosystem = ?1 AND name = ?2
+                 ORDER BY host_id",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(params![ecosystem, name], |row| Ok((HostId(row.get(0)?), row.get(1)?)))
+            .map_err(db(OPERATION))?;
+        rows.collect::<Result<_, _>>().map_err(db(OPERATION))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn migrations_end_at_the_schema_version() {
+        assert_eq!(MIGRATIONS.last().map(|m| m.0), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn stored_times_sort_as_text() {
+        let times = [
+            Utc.with_ymd_and_hms(2025, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::microseconds(1),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 1).unwrap(),
+        ];
+        let texts: Vec<String> = times.iter().copied().map(format_time).collect();
+        assert_eq!(texts[1], "2026-01-01T00:00:00.000001Z");
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(sorted, texts);
+        for (time, text) in times.iter().zip(&texts) {
+            assert_eq!(parse_time("test", text).unwrap(), *time);
+        }
+        assert!(matches!(parse_time("test", "yesterday"), Err(StoreError::Corrupt { .. })));
+    }
+}
