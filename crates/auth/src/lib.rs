@@ -10,7 +10,9 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod hex;
 pub mod password;
+pub mod token;
 
 pub use error::AuthError;
 pub use secrecy::{ExposeSecret, SecretString};
