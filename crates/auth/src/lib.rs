@@ -9,9 +9,37 @@
 
 #![forbid(unsafe_code)]
 
+/// `Display` and `FromStr` for a fieldless enum with `ALL` and `as_str`: one parser for every
+/// name table in the crate (roles, permissions, scopes, token kinds).
+macro_rules! kebab_names {
+    ($ty:ty, $what:literal, $expected:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::AuthError;
+
+            fn from_str(s: &str) -> Result<Self, $crate::AuthError> {
+                <$ty>::ALL.into_iter().find(|value| value.as_str() == s).ok_or_else(|| {
+                    $crate::AuthError::UnknownName {
+                        what: $what,
+                        value: s.to_owned(),
+                        expected: $expected,
+                    }
+                })
+            }
+        }
+    };
+}
+
 mod error;
 mod hex;
 pub mod password;
+pub mod role;
+pub mod scope;
 pub mod token;
 
 pub use error::AuthError;

@@ -11,7 +11,6 @@
 //! only available through [`Token::reveal`], to be shown to the user once.
 
 use std::fmt;
-use std::str::FromStr;
 
 use argon2::password_hash::rand_core::TryCryptoRng;
 use secrecy::zeroize::Zeroize;
@@ -51,25 +50,7 @@ impl TokenKind {
     }
 }
 
-impl fmt::Display for TokenKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TokenKind {
-    type Err = AuthError;
-
-    fn from_str(s: &str) -> Result<Self, AuthError> {
-        TokenKind::ALL.into_iter().find(|kind| kind.as_str() == s).ok_or_else(|| {
-            AuthError::UnknownName {
-                what: "token kind",
-                value: s.to_owned(),
-                expected: "api, agent, enrollment",
-            }
-        })
-    }
-}
+kebab_names!(TokenKind, "token kind", "api, agent, enrollment");
 
 /// A freshly generated token: the secret, to show once and then drop. `Debug` shows the kind and
 /// id only.
