@@ -37,6 +37,7 @@ macro_rules! kebab_names {
 
 mod error;
 mod hex;
+pub mod lockout;
 pub mod password;
 pub mod role;
 pub mod scope;
