@@ -35,6 +35,7 @@ macro_rules! kebab_names {
     };
 }
 
+pub mod audit;
 mod error;
 mod hex;
 pub mod lockout;
