@@ -9,6 +9,7 @@
 
 mod diff;
 mod error;
+mod findings;
 mod location;
 mod postgres_store;
 mod sqlite_store;
@@ -144,6 +145,122 @@ pub struct InventoryDiff {
     pub duplicate: bool,
 }
 
+/// One finding as matching produced it: an advisory applies to a package installed on a host.
+/// Identity on a host is `(advisory, ecosystem, package)`; the rest can change while the
+/// finding stays open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    /// The advisory's shown id, e.g. `DSA-5678-1` or `RUSTSEC-2023-0001`.
+    pub advisory: String,
+    /// The advisory's other names (CVE, GHSA...). None may contain a newline.
+    pub aliases: Vec<String>,
+    /// The inventory's ecosystem, e.g. `Debian:12`, `crates.io`.
+    pub ecosystem: String,
+    /// The package as the inventory names it (the binary package for OS packages).
+    pub package: String,
+    /// The installed version the finding was last computed for.
+    pub version: String,
+    /// The severity level, e.g. `high`.
+    pub severity: Option<String>,
+    /// The severity score (CVSS scale, 0–10).
+    pub score: Option<f64>,
+}
+
+/// A finding that is open now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenFinding {
+    pub host: HostId,
+    pub row: FindingRow,
+    /// When this finding (this opening of it) was first seen.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// What one [`Store::apply_findings`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FindingsDiff {
+    /// Findings opened (each with a [`EventKind::FindingNew`] event).
+    pub new: usize,
+    /// Findings resolved (each with a [`EventKind::FindingResolved`] event).
+    pub resolved: usize,
+    /// Findings that were open and still are (their version or rating may have been updated).
+    pub unchanged: usize,
+}
+
+/// Which open findings [`Store::open_findings`] returns: every `Some` condition must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FindingFilter {
+    pub host: Option<HostId>,
+    /// The shown id or any alias (a CVE finds the DSA that names it).
+    pub advisory: Option<String>,
+    pub ecosystem: Option<String>,
+    /// The severity level exactly as stored, e.g. `high`.
+    pub severity: Option<String>,
+}
+
+/// Keyset pagination over open findings ordered by `(host, advisory, ecosystem, package)`
+/// (byte order): those after `after`, at most `limit`. Pass the last finding's key of one page
+/// ([`OpenFinding::key`]) as `after` to get the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingPage {
+    pub after: Option<(HostId, String, String, String)>,
+    pub limit: u32,
+}
+
+impl FindingPage {
+    /// The first page of `limit` findings.
+    pub fn first(limit: u32) -> FindingPage {
+        FindingPage { after: None, limit }
+    }
+}
+
+impl OpenFinding {
+    /// The finding's identity, in the form [`FindingPage::after`] takes.
+    pub fn key(&self) -> (HostId, String, String, String) {
+        (self.host, self.row.advisory.clone(), self.row.ecosystem.clone(), self.row.package.clone())
+    }
+}
+
+/// What an [`Event`] says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    FindingNew,
+    FindingResolved,
+}
+
+impl EventKind {
+    /// The spelling stored in the database (`events.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::FindingNew => "finding-new",
+            EventKind::FindingResolved => "finding-resolved",
+        }
+    }
+
+    /// Parses the stored spelling; `None` for anything else.
+    pub fn parse(text: &str) -> Option<EventKind> {
+        match text {
+            "finding-new" => Some(EventKind::FindingNew),
+            "finding-resolved" => Some(EventKind::FindingResolved),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the append-only event feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Increasing in commit order: a reader that pages with `after` never misses one.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+    pub host: HostId,
+    pub advisory: String,
+    pub ecosystem: String,
+    pub package: String,
+    /// The installed version when the finding opened, or its last version when resolved.
+    pub version: String,
+}
+
 /// The fleet store. Every method is blocking and may be called from several threads.
 ///
 /// **API boundary:** times are stored with microsecond precision (finer input is truncated),
@@ -199,10 +316,45 @@ pub trait Store: Send + Sync + fmt::Debug {
         ecosystem: &str,
         name: &str,
     ) -> Result<Vec<(HostId, String)>, StoreError>;
+
+    /// Reverse index by source package: every host whose *current* inventory has a package of
+    /// `ecosystem` built from `source`, with that package's name and version, ordered by host id
+    /// then name. OS advisories name source packages; this finds the hosts they concern.
+    fn hosts_with_source(
+        &self,
+        ecosystem: &str,
+        source: &str,
+    ) -> Result<Vec<(HostId, String, String)>, StoreError>;
+
+    /// In one transaction, with the host locked: `current` is the host's complete finding set
+    /// now. Findings not open yet are opened (`first_seen = at`) with a
+    /// [`EventKind::FindingNew`] event; open findings missing from `current` get
+    /// `resolved_at = at` and a [`EventKind::FindingResolved`] event; a finding resolved earlier
+    /// that reappears is a new finding. Open findings still in `current` stay open; their
+    /// version, aliases and rating are updated without an event.
+    ///
+    /// Two rows with the same `(advisory, ecosystem, package)` are refused
+    /// ([`StoreError::InvalidInput`]), as is an unknown host ([`StoreError::UnknownHost`]).
+    fn apply_findings(
+        &self,
+        host: HostId,
+        at: DateTime<Utc>,
+        current: &[FindingRow],
+    ) -> Result<FindingsDiff, StoreError>;
+
+    /// Open findings matching `filter`, in key order, one page at a time.
+    fn open_findings(
+        &self,
+        filter: &FindingFilter,
+        page: FindingPage,
+    ) -> Result<Vec<OpenFinding>, StoreError>;
+
+    /// Events with id greater than `after` (all for `None`), oldest first, at most `limit`.
+    fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError>;
 }
 
 /// The newest schema version this build knows, per backend (both are at the same version).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Opens (creating and migrating as needed) the store at `url`:
 ///

@@ -9,20 +9,28 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, GenericClient, NoTls};
 
 use crate::diff::{self, InventoryDelta};
+use crate::findings;
 use crate::location::mask_url;
 use crate::{
-    as_set, check_report, Backend, Change, ChangeKind, HostFilter, HostId, HostInfo, HostRecord,
-    InventoryDiff, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+    as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
+    FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
+    OpenFinding, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Postgres;
 
 /// Versioned migrations, applied in order; the last one is [`SCHEMA_VERSION`].
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_findings.sql")),
+];
 
 /// Serializes concurrent migrations of one database (`pg_advisory_xact_lock` key: "ward" + 1).
 const MIGRATION_LOCK: i64 = 0x7761_7264_0001;
+
+/// Serializes event writers until they commit (`pg_advisory_xact_lock` key: "ward" + 2), so
+/// event ids are assigned in commit order and a reader paging by id never skips one.
+const EVENTS_LOCK: i64 = 0x7761_7264_0002;
 
 pub(crate) struct PostgresStore {
     /// The URL with its password masked.
@@ -508,6 +516,246 @@ impl Store for PostgresStore {
             .map(|row| Ok((HostId(row.try_get(0)?), row.try_get(1)?)))
             .collect::<Result<_, postgres::Error>>()
             .map_err(db(OPERATION))
+    }
+
+    fn hosts_with_source(
+        &self,
+        ecosystem: &str,
+        source: &str,
+    ) -> Result<Vec<(HostId, String, String)>, StoreError> {
+        const OPERATION: &str = "read hosts with a source package";
+        let mut client = self.client();
+        let rows = client
+            .query(
+                "SELECT host_id, name, version FROM packages
+                 WHERE ecosystem = $1 AND source = $2 AND source IS NOT NULL
+                 ORDER BY host_id, name COLLATE \"C\"",
+                &[&ecosystem, &source],
+            )
+            .map_err(db(OPERATION))?;
+        rows.iter()
+            .map(|row| Ok((HostId(row.try_get(0)?), row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(db(OPERATION))
+    }
+
+    fn apply_findings(
+        &self,
+        host: HostId,
+        at: DateTime<Utc>,
+        current: &[FindingRow],
+    ) -> Result<FindingsDiff, StoreError> {
+        const OPERATION: &str = "apply findings";
+        findings::check(BACKEND, current)?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        // Lock the host: applications for one host run one after the other, each seeing the
+        // open findings the previous one left.
+        if tx
+            .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
+            .map_err(db(OPERATION))?
+            .is_none()
+        {
+            return Err(StoreError::UnknownHost { backend: BACKEND, operation: OPERATION, host });
+        }
+        let open = tx
+            .query(
+                "SELECT id, advisory, aliases, ecosystem, package, version, severity, score
+                 FROM findings WHERE host_id = $1 AND resolved_at IS NULL",
+                &[&host.0],
+            )
+            .map_err(db(OPERATION))?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    FindingRow {
+                        advisory: row.try_get(1)?,
+                        aliases: row.try_get(2)?,
+                        ecosystem: row.try_get(3)?,
+                        package: row.try_get(4)?,
+                        version: row.try_get(5)?,
+                        severity: row.try_get(6)?,
+                        score: row.try_get(7)?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<(i64, FindingRow)>, postgres::Error>>()
+            .map_err(db(OPERATION))?;
+        let plan = findings::plan(open, current);
+        if !plan.resolve.is_empty() {
+            let ids: Vec<i64> = plan.resolve.iter().map(|(id, _)| *id).collect();
+            tx.execute("UPDATE findings SET resolved_at = $2 WHERE id = ANY($1)", &[&ids, &at])
+                .map_err(db(OPERATION))?;
+        }
+        for (id, row) in &plan.update {
+            tx.execute(
+                "UPDATE findings SET version = $2, aliases = $3, severity = $4, score = $5
+                 WHERE id = $1",
+                &[id, &row.version, &row.aliases, &row.severity, &row.score],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        if !plan.open.is_empty() {
+            let advisories: Vec<&str> = plan.open.iter().map(|r| r.advisory.as_str()).collect();
+            let ecosystems: Vec<&str> = plan.open.iter().map(|r| r.ecosystem.as_str()).collect();
+            let packages: Vec<&str> = plan.open.iter().map(|r| r.package.as_str()).collect();
+            let versions: Vec<&str> = plan.open.iter().map(|r| r.version.as_str()).collect();
+            // Arrays of arrays must be rectangular: aliases travel joined, split in SQL.
+            let aliases: Vec<String> =
+                plan.open.iter().map(|r| findings::join_aliases(&r.aliases)).collect();
+            let severities: Vec<Option<&str>> =
+                plan.open.iter().map(|r| r.severity.as_deref()).collect();
+            let scores: Vec<Option<f64>> = plan.open.iter().map(|r| r.score).collect();
+            tx.execute(
+                "INSERT INTO findings (host_id, first_seen, advisory, ecosystem, package, version,
+                                       aliases, severity, score)
+                 SELECT $1, $2, a, e, p, v,
+                        CASE WHEN al = '' THEN ARRAY[]::text[]
+                             ELSE string_to_array(al, E'\\n') END,
+                        s, sc
+                 FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::float8[]) AS r (a, e, p, v, al, s, sc)",
+                &[
+                    &host.0,
+                    &at,
+                    &advisories,
+                    &ecosystems,
+                    &packages,
+                    &versions,
+                    &aliases,
+                    &severities,
+                    &scores,
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        if !plan.resolve.is_empty() || !plan.open.is_empty() {
+            let mut kinds = Vec::new();
+            let mut advisories = Vec::new();
+            let mut ecosystems = Vec::new();
+            let mut packages = Vec::new();
+            let mut versions = Vec::new();
+            let resolved = plan.resolve.iter().map(|(_, row)| (EventKind::FindingResolved, row));
+            let opened = plan.open.iter().map(|row| (EventKind::FindingNew, *row));
+            for (kind, row) in resolved.chain(opened) {
+                kinds.push(kind.as_str());
+                advisories.push(row.advisory.as_str());
+                ecosystems.push(row.ecosystem.as_str());
+                packages.push(row.package.as_str());
+                versions.push(row.version.as_str());
+            }
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])
+                .map_err(db(OPERATION))?;
+            tx.execute(
+                "INSERT INTO events (at, host_id, kind, advisory, ecosystem, package, version)
+                 SELECT $1, $2, k, a, e, p, v
+                 FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                      WITH ORDINALITY AS r (k, a, e, p, v, n)
+                 ORDER BY n",
+                &[&at, &host.0, &kinds, &advisories, &ecosystems, &packages, &versions],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        let diff = plan.counts();
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn open_findings(
+        &self,
+        filter: &FindingFilter,
+        page: FindingPage,
+    ) -> Result<Vec<OpenFinding>, StoreError> {
+        const OPERATION: &str = "list open findings";
+        let mut client = self.client();
+        let (after_host, after_advisory, after_ecosystem, after_package) = match &page.after {
+            Some((host, advisory, ecosystem, package)) => (
+                Some(host.0),
+                Some(advisory.as_str()),
+                Some(ecosystem.as_str()),
+                Some(package.as_str()),
+            ),
+            None => (None, None, None, None),
+        };
+        let rows = client
+            .query(
+                "SELECT host_id, advisory, aliases, ecosystem, package, version, severity, score,
+                        first_seen
+                 FROM findings
+                 WHERE resolved_at IS NULL
+                   AND ($1::bigint IS NULL
+                        OR (host_id, advisory, ecosystem, package)
+                           > ($1, $2::text, $3::text, $4::text))
+                   AND ($5::bigint IS NULL OR host_id = $5)
+                   AND ($6::text IS NULL OR advisory = $6 OR $6 = ANY (aliases))
+                   AND ($7::text IS NULL OR ecosystem = $7)
+                   AND ($8::text IS NULL OR severity = $8)
+                 ORDER BY host_id, advisory, ecosystem, package
+                 LIMIT $9",
+                &[
+                    &after_host,
+                    &after_advisory,
+                    &after_ecosystem,
+                    &after_package,
+                    &filter.host.map(|host| host.0),
+                    &filter.advisory,
+                    &filter.ecosystem,
+                    &filter.severity,
+                    &i64::from(page.limit),
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        rows.iter()
+            .map(|row| {
+                Ok(OpenFinding {
+                    host: HostId(row.try_get(0)?),
+                    row: FindingRow {
+                        advisory: row.try_get(1)?,
+                        aliases: row.try_get(2)?,
+                        ecosystem: row.try_get(3)?,
+                        package: row.try_get(4)?,
+                        version: row.try_get(5)?,
+                        severity: row.try_get(6)?,
+                        score: row.try_get(7)?,
+                    },
+                    first_seen: row.try_get(8)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(db(OPERATION))
+    }
+
+    fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        const OPERATION: &str = "read events";
+        let mut client = self.client();
+        let rows = client
+            .query(
+                "SELECT id, at, kind, host_id, advisory, ecosystem, package, version FROM events
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after.unwrap_or(i64::MIN), &i64::from(limit)],
+            )
+            .map_err(db(OPERATION))?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(2).map_err(db(OPERATION))?;
+                let kind = EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                    backend: BACKEND,
+                    operation: OPERATION,
+                    message: format!("event kind {kind:?}"),
+                })?;
+                Ok(Event {
+                    id: row.try_get(0).map_err(db(OPERATION))?,
+                    at: row.try_get(1).map_err(db(OPERATION))?,
+                    kind,
+                    host: HostId(row.try_get(3).map_err(db(OPERATION))?),
+                    advisory: row.try_get(4).map_err(db(OPERATION))?,
+                    ecosystem: row.try_get(5).map_err(db(OPERATION))?,
+                    package: row.try_get(6).map_err(db(OPERATION))?,
+                    version: row.try_get(7).map_err(db(OPERATION))?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -10,16 +10,20 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::diff::{self, InventoryDelta};
+use crate::findings::{self, join_aliases, split_aliases};
 use crate::{
-    as_set, check_report, Backend, Change, ChangeKind, HostFilter, HostId, HostInfo, HostRecord,
-    InventoryDiff, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+    as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
+    FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
+    OpenFinding, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Sqlite;
 
 /// Versioned migrations, applied in order; the last one is [`SCHEMA_VERSION`].
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_findings.sql")),
+];
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -508,6 +512,265 @@ impl Store for SqliteStore {
             .query_map(params![ecosystem, name], |row| Ok((HostId(row.get(0)?), row.get(1)?)))
             .map_err(db(OPERATION))?;
         rows.collect::<Result<_, _>>().map_err(db(OPERATION))
+    }
+
+    fn hosts_with_source(
+        &self,
+        ecosystem: &str,
+        source: &str,
+    ) -> Result<Vec<(HostId, String, String)>, StoreError> {
+        const OPERATION: &str = "read hosts with a source package";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT host_id, name, version FROM packages
+                 WHERE ecosystem = ?1 AND source = ?2 AND source IS NOT NULL
+                 ORDER BY host_id, name",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(params![ecosystem, source], |row| {
+                Ok((HostId(row.get(0)?), row.get(1)?, row.get(2)?))
+            })
+            .map_err(db(OPERATION))?;
+        rows.collect::<Result<_, _>>().map_err(db(OPERATION))
+    }
+
+    fn apply_findings(
+        &self,
+        host: HostId,
+        at: DateTime<Utc>,
+        current: &[FindingRow],
+    ) -> Result<FindingsDiff, StoreError> {
+        const OPERATION: &str = "apply findings";
+        findings::check(BACKEND, current)?;
+        let mut connection = self.connection();
+        // IMMEDIATE: the write lock is taken before the open findings are read, so two
+        // applications for one host cannot both see a finding as new.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        host_exists(&tx, OPERATION, host)?;
+        let open: Vec<(i64, FindingRow)> = {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT id, advisory, aliases, ecosystem, package, version, severity, score
+                     FROM findings WHERE host_id = ?1 AND resolved_at IS NULL",
+                )
+                .map_err(db(OPERATION))?;
+            let rows = statement
+                .query_map([host.0], |row| {
+                    Ok((
+                        row.get(0)?,
+                        FindingRow {
+                            advisory: row.get(1)?,
+                            aliases: split_aliases(&row.get::<_, String>(2)?),
+                            ecosystem: row.get(3)?,
+                            package: row.get(4)?,
+                            version: row.get(5)?,
+                            severity: row.get(6)?,
+                            score: row.get(7)?,
+                        },
+                    ))
+                })
+                .map_err(db(OPERATION))?;
+            rows.collect::<Result<_, _>>().map_err(db(OPERATION))?
+        };
+        let plan = findings::plan(open, current);
+        let at = format_time(at);
+        let mut event = tx
+            .prepare_cached(
+                "INSERT INTO events (at, kind, host_id, advisory, ecosystem, package, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(db(OPERATION))?;
+        let mut resolve = tx
+            .prepare_cached("UPDATE findings SET resolved_at = ?2 WHERE id = ?1")
+            .map_err(db(OPERATION))?;
+        for (id, row) in &plan.resolve {
+            resolve.execute(params![id, at]).map_err(db(OPERATION))?;
+            event
+                .execute(params![
+                    at,
+                    EventKind::FindingResolved.as_str(),
+                    host.0,
+                    row.advisory,
+                    row.ecosystem,
+                    row.package,
+                    row.version
+                ])
+                .map_err(db(OPERATION))?;
+        }
+        let mut update = tx
+            .prepare_cached(
+                "UPDATE findings SET version = ?2, aliases = ?3, severity = ?4, score = ?5
+                 WHERE id = ?1",
+            )
+            .map_err(db(OPERATION))?;
+        for (id, row) in &plan.update {
+            update
+                .execute(params![
+                    id,
+                    row.version,
+                    join_aliases(&row.aliases),
+                    row.severity,
+                    row.score
+                ])
+                .map_err(db(OPERATION))?;
+        }
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO findings (host_id, advisory, ecosystem, package, version, aliases,
+                                       severity, score, first_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .map_err(db(OPERATION))?;
+        for row in &plan.open {
+            insert
+                .execute(params![
+                    host.0,
+                    row.advisory,
+                    row.ecosystem,
+                    row.package,
+                    row.version,
+                    join_aliases(&row.aliases),
+                    row.severity,
+                    row.score,
+                    at
+                ])
+                .map_err(db(OPERATION))?;
+            event
+                .execute(params![
+                    at,
+                    EventKind::FindingNew.as_str(),
+                    host.0,
+                    row.advisory,
+                    row.ecosystem,
+                    row.package,
+                    row.version
+                ])
+                .map_err(db(OPERATION))?;
+        }
+        let diff = plan.counts();
+        drop((event, resolve, update, insert));
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn open_findings(
+        &self,
+        filter: &FindingFilter,
+        page: FindingPage,
+    ) -> Result<Vec<OpenFinding>, StoreError> {
+        const OPERATION: &str = "list open findings";
+        let connection = self.connection();
+        let (after_host, after_advisory, after_ecosystem, after_package) = match &page.after {
+            Some((host, advisory, ecosystem, package)) => (
+                Some(host.0),
+                Some(advisory.as_str()),
+                Some(ecosystem.as_str()),
+                Some(package.as_str()),
+            ),
+            None => (None, None, None, None),
+        };
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT host_id, advisory, aliases, ecosystem, package, version, severity, score,
+                        first_seen
+                 FROM findings
+                 WHERE resolved_at IS NULL
+                   AND (?1 IS NULL OR (host_id, advisory, ecosystem, package) > (?1, ?2, ?3, ?4))
+                   AND (?5 IS NULL OR host_id = ?5)
+                   AND (?6 IS NULL OR advisory = ?6
+                        OR instr(char(10) || aliases || char(10), char(10) || ?6 || char(10)) > 0)
+                   AND (?7 IS NULL OR ecosystem = ?7)
+                   AND (?8 IS NULL OR severity = ?8)
+                 ORDER BY host_id, advisory, ecosystem, package
+                 LIMIT ?9",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(
+                params![
+                    after_host,
+                    after_advisory,
+                    after_ecosystem,
+                    after_package,
+                    filter.host.map(|host| host.0),
+                    filter.advisory,
+                    filter.ecosystem,
+                    filter.severity,
+                    i64::from(page.limit)
+                ],
+                |row| {
+                    Ok((
+                        HostId(row.get(0)?),
+                        FindingRow {
+                            advisory: row.get(1)?,
+                            aliases: split_aliases(&row.get::<_, String>(2)?),
+                            ecosystem: row.get(3)?,
+                            package: row.get(4)?,
+                            version: row.get(5)?,
+                            severity: row.get(6)?,
+                            score: row.get(7)?,
+                        },
+                        row.get::<_, String>(8)?,
+                    ))
+                },
+            )
+            .map_err(db(OPERATION))?;
+        let mut out = Vec::new();
+        for found in rows {
+            let (host, row, first_seen) = found.map_err(db(OPERATION))?;
+            out.push(OpenFinding { host, row, first_seen: parse_time(OPERATION, &first_seen)? });
+        }
+        Ok(out)
+    }
+
+    fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        const OPERATION: &str = "read events";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT id, at, kind, host_id, advisory, ecosystem, package, version FROM events
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(params![after.unwrap_or(i64::MIN), i64::from(limit)], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                    row.get::<_, String>(6)?,
+                    row.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(db(OPERATION))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (id, at, kind, host, advisory, ecosystem, package, version) =
+                row.map_err(db(OPERATION))?;
+            let kind = EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                backend: BACKEND,
+                operation: OPERATION,
+                message: format!("event kind {kind:?}"),
+            })?;
+            events.push(Event {
+                id,
+                at: parse_time(OPERATION, &at)?,
+                kind,
+                host: HostId(host),
+                advisory,
+                ecosystem,
+                package,
+                version,
+            });
+        }
+        Ok(events)
     }
 }
 

@@ -11,7 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use ward_store::{
-    ChangeKind, HostFilter, HostId, HostInfo, InventoryDiff, PackageRow, Page, Store, StoreError,
+    ChangeKind, Event, EventKind, FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter,
+    HostId, HostInfo, InventoryDiff, PackageRow, Page, Store, StoreError,
 };
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -136,9 +137,17 @@ conformance! {
         same_idempotency_key_is_a_duplicate,
         refuses_bad_reports_and_unknown_hosts,
         thousand_package_inventory_round_trips,
+        reverse_index_by_source,
+        findings_diff_counts_over_a_sequence,
+        reappearing_finding_is_new,
+        events_sequence_is_exact,
+        open_findings_filters_and_keyset_pages,
+        bad_findings_and_unknown_hosts_are_refused,
     ],
     db: [
         concurrent_same_key_from_two_handles_applies_once,
+        concurrent_apply_findings_for_one_host_applies_once,
+        schema_1_database_upgrades,
         migrations_are_idempotent,
         newer_schema_is_refused,
     ],
@@ -538,4 +547,433 @@ fn newer_schema_is_refused(db: &TestDb) {
         other => panic!("expected SchemaTooNew, got {other}"),
     }
     assert!(error.to_string().contains("upgrade ward"), "{error}");
+}
+
+// ---- findings and events -----------------------------------------------------------------
+
+fn finding(advisory: &str, package: &str, version: &str) -> FindingRow {
+    FindingRow {
+        advisory: advisory.into(),
+        aliases: vec![format!("CVE-{advisory}")],
+        ecosystem: "Debian:12".into(),
+        package: package.into(),
+        version: version.into(),
+        severity: Some("high".into()),
+        score: Some(7.5),
+    }
+}
+
+fn findings_diff(new: usize, resolved: usize, unchanged: usize) -> FindingsDiff {
+    FindingsDiff { new, resolved, unchanged }
+}
+
+/// Every open finding, paging through with small pages.
+fn all_open(store: &dyn Store, filter: &FindingFilter) -> Vec<ward_store::OpenFinding> {
+    let mut out = Vec::new();
+    let mut page = FindingPage::first(2);
+    loop {
+        let got = store.open_findings(filter, page.clone()).unwrap();
+        let Some(last) = got.last() else { return out };
+        page.after = Some(last.key());
+        out.extend(got);
+    }
+}
+
+fn all_events(store: &dyn Store) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::new();
+    loop {
+        let got = store.events(out.last().map(|e| e.id), 3).unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        out.extend(got);
+    }
+}
+
+/// `(kind, host, advisory, package, version)` of each event.
+fn event_summary(events: &[Event]) -> Vec<(EventKind, HostId, String, String, String)> {
+    events
+        .iter()
+        .map(|e| (e.kind, e.host, e.advisory.clone(), e.package.clone(), e.version.clone()))
+        .collect()
+}
+
+fn reverse_index_by_source(store: &dyn Store) {
+    let web1 = new_host(store, "web1");
+    let web2 = new_host(store, "web2");
+    let libssl =
+        |version: &str| PackageRow { source: Some("openssl".into()), ..deb("libssl3", version) };
+    let openssl = PackageRow { source: Some("openssl".into()), ..deb("openssl", "3.0.11-1") };
+    store.record_inventory(web1, t(2, 0), &[libssl("3.0.11-1"), openssl], "a").unwrap();
+    store
+        .record_inventory(web2, t(2, 0), &[libssl("3.0.13-1"), deb("bash", "5.2-1")], "b")
+        .unwrap();
+    assert_eq!(
+        store.hosts_with_source("Debian:12", "openssl").unwrap(),
+        [
+            (web1, "libssl3".to_owned(), "3.0.11-1".to_owned()),
+            (web1, "openssl".to_owned(), "3.0.11-1".to_owned()),
+            (web2, "libssl3".to_owned(), "3.0.13-1".to_owned()),
+        ]
+    );
+    assert_eq!(store.hosts_with_source("Debian:11", "openssl").unwrap(), []);
+    assert_eq!(store.hosts_with_source("Debian:12", "bash").unwrap(), [], "no source, no hit");
+    store.record_inventory(web1, t(3, 0), &[deb("bash", "5.2-1")], "c").unwrap();
+    assert_eq!(
+        store.hosts_with_source("Debian:12", "openssl").unwrap(),
+        [(web2, "libssl3".to_owned(), "3.0.13-1".to_owned())]
+    );
+}
+
+fn findings_diff_counts_over_a_sequence(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    let a = finding("DSA-1", "bash", "5.2-1");
+    let b = finding("DSA-2", "curl", "7.88-1");
+    let c = finding("DSA-3", "vim", "9.0-1");
+    let sequence: [(Vec<FindingRow>, FindingsDiff); 5] = [
+        (vec![a.clone(), b.clone()], findings_diff(2, 0, 0)),
+        (vec![a.clone(), b.clone()], findings_diff(0, 0, 2)),
+        (vec![b.clone(), c.clone()], findings_diff(1, 1, 1)),
+        // The version moved but the advisory still applies: still open, no event.
+        (
+            vec![FindingRow { version: "7.88-2".into(), score: Some(9.8), ..b.clone() }, c.clone()],
+            findings_diff(0, 0, 2),
+        ),
+        (vec![], findings_diff(0, 2, 0)),
+    ];
+    for (i, (current, expect)) in sequence.into_iter().enumerate() {
+        let at = t(2 + u32::try_from(i).unwrap(), 0);
+        assert_eq!(store.apply_findings(host, at, &current).unwrap(), expect, "step {i}");
+        let open: Vec<FindingRow> =
+            all_open(store, &FindingFilter::default()).into_iter().map(|f| f.row).collect();
+        let mut want = current.clone();
+        want.sort_by(|x, y| x.advisory.cmp(&y.advisory));
+        assert_eq!(open, want, "step {i}: the open findings are the current ones");
+    }
+    // Four findings opened, four resolved; the version update made no event.
+    let events = all_events(store);
+    assert_eq!(events.len(), 6);
+    let resolved_b = events
+        .iter()
+        .find(|e| e.kind == EventKind::FindingResolved && e.advisory == "DSA-2")
+        .unwrap();
+    assert_eq!(resolved_b.version, "7.88-2", "a resolved event carries the last version");
+    assert_eq!(resolved_b.at, t(6, 0));
+}
+
+fn reappearing_finding_is_new(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    let a = finding("DSA-1", "bash", "5.2-1");
+    assert_eq!(
+        store.apply_findings(host, t(2, 0), std::slice::from_ref(&a)).unwrap(),
+        findings_diff(1, 0, 0)
+    );
+    let first = all_open(store, &FindingFilter::default());
+    assert_eq!(first[0].first_seen, t(2, 0));
+    assert_eq!(store.apply_findings(host, t(3, 0), &[]).unwrap(), findings_diff(0, 1, 0));
+    assert!(all_open(store, &FindingFilter::default()).is_empty());
+    assert_eq!(
+        store.apply_findings(host, t(4, 0), std::slice::from_ref(&a)).unwrap(),
+        findings_diff(1, 0, 0)
+    );
+    let again = all_open(store, &FindingFilter::default());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].first_seen, t(4, 0), "a reappearing finding is seen first again");
+    assert_eq!(again[0].row, a);
+    let kinds: Vec<EventKind> = all_events(store).iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::FindingNew, EventKind::FindingResolved, EventKind::FindingNew]);
+}
+
+fn events_sequence_is_exact(store: &dyn Store) {
+    let web1 = new_host(store, "web1");
+    let web2 = new_host(store, "web2");
+    let a = finding("DSA-1", "bash", "5.2-1");
+    let b = finding("DSA-2", "curl", "7.88-1");
+    store.apply_findings(web1, t(2, 0), &[b.clone(), a.clone()]).unwrap();
+    store.apply_findings(web2, t(2, 1), std::slice::from_ref(&a)).unwrap();
+    store.apply_findings(web1, t(3, 0), std::slice::from_ref(&b)).unwrap();
+    store.apply_findings(web2, t(3, 1), std::slice::from_ref(&a)).unwrap();
+    store.apply_findings(web2, t(4, 0), std::slice::from_ref(&b)).unwrap();
+    let events = all_events(store);
+    let (new, resolved) = (EventKind::FindingNew, EventKind::FindingResolved);
+    let e = |kind, host, advisory: &str, package: &str, version: &str| {
+        (kind, host, advisory.to_owned(), package.to_owned(), version.to_owned())
+    };
+    assert_eq!(
+        event_summary(&events),
+        [
+            e(new, web1, "DSA-1", "bash", "5.2-1"),
+            e(new, web1, "DSA-2", "curl", "7.88-1"),
+            e(new, web2, "DSA-1", "bash", "5.2-1"),
+            e(resolved, web1, "DSA-1", "bash", "5.2-1"),
+            e(resolved, web2, "DSA-1", "bash", "5.2-1"),
+            e(new, web2, "DSA-2", "curl", "7.88-1"),
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "ids increase: {events:?}");
+    let times: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+    assert_eq!(times, [t(2, 0), t(2, 0), t(2, 1), t(3, 0), t(4, 0), t(4, 0)]);
+    assert!(events.iter().all(|e| e.ecosystem == "Debian:12"));
+    assert_eq!(EventKind::FindingNew.as_str(), "finding-new");
+    assert_eq!(EventKind::parse("finding-resolved"), Some(resolved));
+    assert_eq!(EventKind::parse("finding-old"), None);
+    // Paging: after an id, at most `limit`.
+    assert_eq!(store.events(Some(events[1].id), 2).unwrap(), events[2..4]);
+    assert_eq!(store.events(Some(events[5].id), 10).unwrap(), []);
+    assert_eq!(store.events(None, 1).unwrap(), events[..1]);
+}
+
+fn open_findings_filters_and_keyset_pages(store: &dyn Store) {
+    let web1 = new_host(store, "web1");
+    let web2 = new_host(store, "web2");
+    let crate_finding = FindingRow {
+        advisory: "RUSTSEC-2024-0001".into(),
+        aliases: vec!["CVE-2024-1".into(), "GHSA-aaaa".into()],
+        ecosystem: "crates.io".into(),
+        package: "base64".into(),
+        version: "0.5.1".into(),
+        severity: Some("critical".into()),
+        score: Some(9.8),
+    };
+    let low = FindingRow {
+        severity: Some("low".into()),
+        score: None,
+        ..finding("DSA-2", "curl", "7.88-1")
+    };
+    let unrated =
+        FindingRow { severity: None, aliases: vec![], ..finding("DSA-3", "vim", "9.0-1") };
+    let web1_rows = [
+        finding("DSA-1", "bash", "5.2-1"),
+        finding("DSA-1", "bash-static", "5.2-1"),
+        low.clone(),
+        unrated.clone(),
+        crate_finding.clone(),
+    ];
+    store.apply_findings(web1, t(2, 0), &web1_rows).unwrap();
+    store
+        .apply_findings(web2, t(2, 0), &[finding("DSA-1", "bash", "5.2-1"), crate_finding.clone()])
+        .unwrap();
+    let keys = |filter: FindingFilter| -> Vec<(i64, String, String)> {
+        all_open(store, &filter)
+            .into_iter()
+            .map(|f| (f.host.0, f.row.advisory, f.row.package))
+            .collect()
+    };
+    let k = |host: HostId, advisory: &str, package: &str| {
+        (host.0, advisory.to_owned(), package.to_owned())
+    };
+    // Key order: host, advisory, ecosystem, package (byte order: upper case first).
+    assert_eq!(
+        keys(FindingFilter::default()),
+        [
+            k(web1, "DSA-1", "bash"),
+            k(web1, "DSA-1", "bash-static"),
+            k(web1, "DSA-2", "curl"),
+            k(web1, "DSA-3", "vim"),
+            k(web1, "RUSTSEC-2024-0001", "base64"),
+            k(web2, "DSA-1", "bash"),
+            k(web2, "RUSTSEC-2024-0001", "base64"),
+        ]
+    );
+    assert_eq!(
+        keys(FindingFilter { host: Some(web2), ..Default::default() }),
+        [k(web2, "DSA-1", "bash"), k(web2, "RUSTSEC-2024-0001", "base64")]
+    );
+    assert_eq!(
+        keys(FindingFilter { advisory: Some("DSA-1".into()), ..Default::default() }),
+        [k(web1, "DSA-1", "bash"), k(web1, "DSA-1", "bash-static"), k(web2, "DSA-1", "bash")]
+    );
+    // An alias finds the finding too; a prefix of one does not.
+    assert_eq!(
+        keys(FindingFilter {
+            advisory: Some("GHSA-aaaa".into()),
+            host: Some(web1),
+            ..Default::default()
+        }),
+        [k(web1, "RUSTSEC-2024-0001", "base64")]
+    );
+    assert_eq!(keys(FindingFilter { advisory: Some("GHSA-aaa".into()), ..Default::default() }), []);
+    assert_eq!(keys(FindingFilter { advisory: Some("CVE-2024".into()), ..Default::default() }), []);
+    assert_eq!(
+        keys(FindingFilter { ecosystem: Some("crates.io".into()), ..Default::default() }),
+        [k(web1, "RUSTSEC-2024-0001", "base64"), k(web2, "RUSTSEC-2024-0001", "base64")]
+    );
+    assert_eq!(
+        keys(FindingFilter { severity: Some("low".into()), ..Default::default() }),
+        [k(web1, "DSA-2", "curl")]
+    );
+    assert_eq!(
+        keys(FindingFilter {
+            host: Some(web1),
+            ecosystem: Some("Debian:12".into()),
+            severity: Some("high".into()),
+            advisory: Some("DSA-1".into()),
+        }),
+        [k(web1, "DSA-1", "bash"), k(web1, "DSA-1", "bash-static")]
+    );
+    // Rows come back whole.
+    let found = store
+        .open_findings(
+            &FindingFilter { ecosystem: Some("crates.io".into()), ..Default::default() },
+            FindingPage::first(1),
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].host, &found[0].row, found[0].first_seen),
+        (web1, &crate_finding, t(2, 0))
+    );
+    let found = store
+        .open_findings(
+            &FindingFilter { advisory: Some("DSA-3".into()), ..Default::default() },
+            FindingPage::first(5),
+        )
+        .unwrap();
+    assert_eq!(found[0].row, unrated);
+    // A page starting after the last key is empty; limit 0 is empty.
+    let last = (web2, "RUSTSEC-2024-0001".to_owned(), "crates.io".to_owned(), "base64".to_owned());
+    assert_eq!(
+        store
+            .open_findings(&FindingFilter::default(), FindingPage { after: Some(last), limit: 10 })
+            .unwrap(),
+        []
+    );
+    assert_eq!(store.open_findings(&FindingFilter::default(), FindingPage::first(0)).unwrap(), []);
+    // Resolved findings are not listed.
+    store.apply_findings(web2, t(3, 0), &[]).unwrap();
+    assert_eq!(keys(FindingFilter { host: Some(web2), ..Default::default() }), []);
+}
+
+fn bad_findings_and_unknown_hosts_are_refused(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    let a = finding("DSA-1", "bash", "5.2-1");
+    let twice = [a.clone(), FindingRow { version: "5.2-2".into(), ..a.clone() }];
+    let error = store.apply_findings(host, t(2, 0), &twice).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+    assert!(error.to_string().contains("DSA-1"), "{error}");
+    let error =
+        store.apply_findings(HostId(999_999), t(2, 0), std::slice::from_ref(&a)).unwrap_err();
+    assert!(matches!(error, StoreError::UnknownHost { .. }), "{error}");
+    let bad_alias = FindingRow { aliases: vec!["CVE-1\nCVE-2".into()], ..a };
+    let error = store.apply_findings(host, t(2, 0), &[bad_alias]).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+    assert_eq!(all_events(store), []);
+    assert!(all_open(store, &FindingFilter::default()).is_empty());
+}
+
+fn concurrent_apply_findings_for_one_host_applies_once(db: &TestDb) {
+    let host = new_host(db.store(), "web1");
+    let rows: Vec<FindingRow> = (0..100)
+        .map(|i| finding(&format!("DSA-{i:03}"), &format!("package-{i:03}"), "1.0-1"))
+        .collect();
+    let handles = [Arc::new(db.open_again().unwrap()), Arc::new(db.open_again().unwrap())];
+    let barrier = Arc::new(Barrier::new(2));
+    let results: Vec<FindingsDiff> = std::thread::scope(|scope| {
+        let threads: Vec<_> = handles
+            .iter()
+            .map(|store| {
+                let (barrier, rows) = (Arc::clone(&barrier), &rows);
+                scope.spawn(move || {
+                    barrier.wait();
+                    store.apply_findings(host, t(2, 0), rows).unwrap()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|thread| thread.join().unwrap()).collect()
+    });
+    let mut results = results;
+    results.sort_by_key(|r| r.new);
+    assert_eq!(results, [findings_diff(0, 0, 100), findings_diff(100, 0, 0)]);
+    let open = all_open(db.store(), &FindingFilter::default());
+    assert_eq!(open.len(), 100, "no duplicate open finding");
+    let events = all_events(db.store());
+    assert_eq!(events.len(), 100, "each event once");
+    assert!(events.iter().all(|e| e.kind == EventKind::FindingNew));
+    let mut advisories: Vec<&str> = events.iter().map(|e| e.advisory.as_str()).collect();
+    advisories.sort_unstable();
+    advisories.dedup();
+    assert_eq!(advisories.len(), 100);
+}
+
+/// A database created by a ward with only schema 1, with data in it, upgrades on open.
+fn schema_1_database_upgrades(db: &TestDb) {
+    const SQLITE_1: &str = include_str!("../migrations/sqlite/0001_init.sql");
+    const POSTGRES_1: &str = include_str!("../migrations/postgres/0001_init.sql");
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let path = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+            let old = path.with_file_name("schema1.db");
+            let raw = rusqlite::Connection::open(&old).unwrap();
+            raw.execute_batch(SQLITE_1).unwrap();
+            raw.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,
+                                              applied_at TEXT NOT NULL);
+                 INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO hosts (name, os, first_seen, last_seen)
+                     VALUES ('old1', 'Debian:12', '2026-01-01T00:00:00.000000Z',
+                             '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO packages (host_id, ecosystem, name, version, source)
+                     VALUES (1, 'Debian:12', 'libssl3', '3.0.11-1', 'openssl');",
+            )
+            .unwrap();
+            drop(raw);
+            check_upgraded(
+                ward_store::open(&format!("sqlite://{}", old.display())).unwrap().as_ref(),
+            );
+            let raw = rusqlite::Connection::open(&old).unwrap();
+            let versions: Vec<i64> = raw
+                .prepare("SELECT version FROM schema_version ORDER BY version")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(versions, [1, 2]);
+        }
+        TestDb::Postgres { schema, url, .. } => {
+            // Empty the test's schema (the idle store holds no locks), then build schema 1.
+            let mut admin = admin_client();
+            admin
+                .batch_execute(&format!(
+                    "DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema};
+                     SET search_path = {schema}"
+                ))
+                .unwrap();
+            admin.batch_execute(POSTGRES_1).unwrap();
+            admin
+                .batch_execute(
+                    "CREATE TABLE schema_version (version BIGINT PRIMARY KEY,
+                                                  applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                     INSERT INTO schema_version (version) VALUES (1);
+                     INSERT INTO hosts (name, os, first_seen, last_seen)
+                         VALUES ('old1', 'Debian:12', '2026-01-01T00:00:00Z',
+                                 '2026-01-01T00:00:00Z');
+                     INSERT INTO packages (host_id, ecosystem, name, version, source)
+                         SELECT id, 'Debian:12', 'libssl3', '3.0.11-1', 'openssl' FROM hosts;",
+                )
+                .unwrap();
+            check_upgraded(ward_store::open(url).unwrap().as_ref());
+            let versions: Vec<i64> = admin
+                .query("SELECT version FROM schema_version ORDER BY version", &[])
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            assert_eq!(versions, [1, 2]);
+        }
+    }
+}
+
+fn check_upgraded(store: &dyn Store) {
+    let hosts = store.hosts(&HostFilter::default(), Page::first(10)).unwrap();
+    assert_eq!(hosts.len(), 1);
+    let host = hosts[0].id;
+    assert_eq!(hosts[0].info.name, "old1");
+    assert_eq!(
+        store.hosts_with_source("Debian:12", "openssl").unwrap(),
+        [(host, "libssl3".to_owned(), "3.0.11-1".to_owned())]
+    );
+    let row = finding("DSA-1", "libssl3", "3.0.11-1");
+    assert_eq!(store.apply_findings(host, t(2, 0), &[row]).unwrap(), findings_diff(1, 0, 0));
+    assert_eq!(all_events(store).len(), 1);
 }
