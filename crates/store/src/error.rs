@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::HostId;
+use crate::{HostId, UserId};
 
 /// The database behind a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,14 @@ pub enum StoreError {
     /// The operation names a host that is not in the store.
     #[error("{backend}: {operation}: no host with id {host}")]
     UnknownHost { backend: Backend, operation: &'static str, host: HostId },
+
+    /// The operation names a user that is not in the store.
+    #[error("{backend}: {operation}: no user with id {user}")]
+    UnknownUser { backend: Backend, operation: &'static str, user: UserId },
+
+    /// Something unique is taken: `what` names it (`user "alice"`, `token 0123456789ab`).
+    #[error("{backend}: {operation}: {what} already exists")]
+    AlreadyExists { backend: Backend, operation: &'static str, what: String },
 
     /// A report older than the host's latest one.
     #[error(

@@ -1,5 +1,6 @@
-//! The fleet server's store: hosts, their package inventories with history, and a
-//! package → hosts reverse index, behind one blocking [`Store`] trait with a SQLite
+//! The fleet server's store: hosts, their package inventories with history, a package → hosts
+//! reverse index, findings and events, and the server's security state (users, tokens, lockout
+//! states, the hash-chained audit log), behind one blocking [`Store`] trait with a SQLite
 //! ([`open`] on a path or `sqlite://` URL) and a PostgreSQL (`postgres://` URL) implementation.
 //!
 //! The trait is blocking on purpose: the server calls it on tokio's blocking pool, and SQLite
@@ -12,11 +13,17 @@ mod error;
 mod findings;
 mod location;
 mod postgres_store;
+mod security;
 mod sqlite_store;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use ward_auth::audit::{AuditEntry, AuditEntryRef};
+use ward_auth::lockout::{State, Subject};
+use ward_auth::role::Role;
+use ward_auth::scope::Scope;
+use ward_auth::token::StoredToken;
 
 pub use error::{Backend, StoreError};
 use location::Location;
@@ -261,6 +268,59 @@ pub struct Event {
     pub version: String,
 }
 
+/// A user's id in the store: assigned by [`Store::create_user`], never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(pub i64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A user as stored. `Debug` shows the PHC string: it is a salted argon2id hash, not a secret
+/// that lets anyone log in, but callers should still not log it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    /// Unique.
+    pub name: String,
+    pub role: Role,
+    /// The argon2id PHC string from `ward_auth::password::hash`.
+    pub password_phc: String,
+    pub created: DateTime<Utc>,
+    /// A disabled user may not log in and its tokens do not authenticate (the server checks).
+    pub disabled: bool,
+}
+
+/// Who a token belongs to. The kind decides: API tokens belong to a user, agent credentials to
+/// a host, enrollment tokens to nobody ([`Store::add_token`] refuses any other pairing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TokenOwner {
+    User(UserId),
+    Host(HostId),
+    /// An enrollment token: one-time, owned by nobody until an agent uses it.
+    Unowned,
+}
+
+/// A token as stored: ward-auth's [`StoredToken`] (kind, id, hash of the secret) and its
+/// bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub stored: StoredToken,
+    pub owner: TokenOwner,
+    /// What an API token may do; a set in scope order (read, operate, admin), empty for other
+    /// kinds.
+    pub scopes: Vec<Scope>,
+    pub created: DateTime<Utc>,
+    /// The token is refused at and after this time.
+    pub expires: Option<DateTime<Utc>>,
+    /// When it was revoked (first revocation only).
+    pub revoked: Option<DateTime<Utc>>,
+    /// When an enrollment token was consumed ([`Store::consume_enrollment`]).
+    pub used: Option<DateTime<Utc>>,
+}
+
 /// The fleet store. Every method is blocking and may be called from several threads.
 ///
 /// **API boundary:** times are stored with microsecond precision (finer input is truncated),
@@ -351,10 +411,99 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Events with id greater than `after` (all for `None`), oldest first, at most `limit`.
     fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Creates a user (not disabled). The name must be non-empty and unique: an existing name is
+    /// [`StoreError::AlreadyExists`].
+    fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_phc: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError>;
+
+    /// The user with this name, if any.
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The user with this id, if any (a token's owner).
+    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Replaces the user's PHC string ([`StoreError::UnknownUser`] if there is no such user).
+    fn set_password(&self, user: UserId, password_phc: &str) -> Result<(), StoreError>;
+
+    /// Disables or re-enables the user ([`StoreError::UnknownUser`] if there is no such user).
+    fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
+
+    /// Stores a token. The owner must fit the kind (API → [`TokenOwner::User`], agent →
+    /// [`TokenOwner::Host`], enrollment → [`TokenOwner::Unowned`]) and only API tokens carry
+    /// scopes ([`StoreError::InvalidInput`] otherwise); the owner must exist
+    /// ([`StoreError::UnknownUser`], [`StoreError::UnknownHost`]); a token id already stored is
+    /// [`StoreError::AlreadyExists`]. Scopes are kept as a set.
+    fn add_token(
+        &self,
+        token: &StoredToken,
+        owner: TokenOwner,
+        scopes: &[Scope],
+        expires: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The token with this id, if any, whatever its state (the caller checks revocation and
+    /// expiry, and verifies the secret with `ward_auth::token::verify`).
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Revokes the token at `now`. `false` if there is no such token or it was already revoked
+    /// (the first revocation time stays).
+    fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// One-time use: marks the enrollment token `id` used at `now` if it is an enrollment token
+    /// that is unused, unrevoked and unexpired (`now < expires`), in one atomic statement; `true`
+    /// if this call consumed it. Of two servers racing for one token exactly one gets `true`.
+    fn consume_enrollment(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// The lockout state of one account (`key` = account name) or source address (`key` = the
+    /// address as text); the default (empty) state when none is stored.
+    fn lockout_state(&self, subject: Subject, key: &str) -> Result<State, StoreError>;
+
+    /// Stores the lockout state (a default state deletes the row: nothing to remember).
+    fn save_lockout_state(
+        &self,
+        subject: Subject,
+        key: &str,
+        state: &State,
+    ) -> Result<(), StoreError>;
+
+    /// Appends one entry to the audit log's hash chain (`ward_auth::audit::append` over the
+    /// last entry) and moves the anchor to it, in one transaction that serializes appenders
+    /// (SQLite `BEGIN IMMEDIATE`, PostgreSQL an advisory lock): concurrent appenders from any
+    /// number of processes make one chain, seq 1, 2, … without gaps or forks.
+    ///
+    /// A log whose last entry is not its anchor (a deleted or rewritten tail) is not appended to:
+    /// [`StoreError::Corrupt`], so a new entry never hides the damage. `detail` must not be a
+    /// secret.
+    fn append_audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError>;
+
+    /// Audit entries with seq greater than `after_seq` (all for `None`), by seq, at most `limit`.
+    fn audit_entries(
+        &self,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The anchor: seq and hash of the last appended entry (`None` before the first append).
+    /// Check the log with `ward_auth::audit::verify_with_anchor`.
+    fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError>;
 }
 
 /// The newest schema version this build knows, per backend (both are at the same version).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Opens (creating and migrating as needed) the store at `url`:
 ///

@@ -7,14 +7,21 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use postgres::{Client, GenericClient, NoTls};
+use ward_auth::audit::{self, AuditEntry, AuditEntryRef};
+use ward_auth::lockout::{State, Subject};
+use ward_auth::role::Role;
+use ward_auth::scope::Scope;
+use ward_auth::token::StoredToken;
 
 use crate::diff::{self, InventoryDelta};
 use crate::findings;
 use crate::location::mask_url;
+use crate::security;
 use crate::{
     as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
     FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
-    OpenFinding, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+    OpenFinding, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord, UserId, UserRecord,
+    SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Postgres;
@@ -23,6 +30,7 @@ const BACKEND: Backend = Backend::Postgres;
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_findings.sql")),
+    (3, include_str!("../migrations/postgres/0003_security.sql")),
 ];
 
 /// Serializes concurrent migrations of one database (`pg_advisory_xact_lock` key: "ward" + 1).
@@ -31,6 +39,10 @@ const MIGRATION_LOCK: i64 = 0x7761_7264_0001;
 /// Serializes event writers until they commit (`pg_advisory_xact_lock` key: "ward" + 2), so
 /// event ids are assigned in commit order and a reader paging by id never skips one.
 const EVENTS_LOCK: i64 = 0x7761_7264_0002;
+
+/// Serializes audit appenders until they commit (`pg_advisory_xact_lock` key: "ward" + 3), so
+/// each reads the entry the previous one appended: one chain, no fork, no repeated seq.
+const AUDIT_LOCK: i64 = 0x7761_7264_0003;
 
 pub(crate) struct PostgresStore {
     /// The URL with its password masked.
@@ -320,6 +332,64 @@ fn apply(
             .map_err(db(operation))?;
     }
     Ok(())
+}
+
+const USER_COLUMNS: &str = "id, name, role, password_phc, created, disabled";
+
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash";
+
+fn user_record(operation: &'static str, row: &postgres::Row) -> Result<UserRecord, StoreError> {
+    let role: String = row.try_get(2).map_err(db(operation))?;
+    Ok(UserRecord {
+        id: UserId(row.try_get(0).map_err(db(operation))?),
+        name: row.try_get(1).map_err(db(operation))?,
+        role: security::parse_role(BACKEND, operation, &role)?,
+        password_phc: row.try_get(3).map_err(db(operation))?,
+        created: row.try_get(4).map_err(db(operation))?,
+        disabled: row.try_get(5).map_err(db(operation))?,
+    })
+}
+
+/// Reads `AUDIT_COLUMNS` rows into entries.
+fn read_audit_rows(
+    operation: &'static str,
+    rows: &[postgres::Row],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let detail: String = row.try_get(5).map_err(db(operation))?;
+            Ok(AuditEntry {
+                seq: security::parse_seq(
+                    BACKEND,
+                    operation,
+                    row.try_get(0).map_err(db(operation))?,
+                )?,
+                at: row.try_get(1).map_err(db(operation))?,
+                actor: row.try_get(2).map_err(db(operation))?,
+                action: row.try_get(3).map_err(db(operation))?,
+                target: row.try_get(4).map_err(db(operation))?,
+                detail: security::parse_detail(BACKEND, operation, &detail)?,
+                prev_hash: row.try_get(6).map_err(db(operation))?,
+                hash: row.try_get(7).map_err(db(operation))?,
+            })
+        })
+        .collect()
+}
+
+fn anchor(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+) -> Result<Option<AuditEntryRef>, StoreError> {
+    let row = client
+        .query_opt("SELECT seq, hash FROM audit_anchor WHERE id = 1", &[])
+        .map_err(db(operation))?;
+    row.map(|row| {
+        Ok(AuditEntryRef {
+            seq: security::parse_seq(BACKEND, operation, row.try_get(0).map_err(db(operation))?)?,
+            hash: row.try_get(1).map_err(db(operation))?,
+        })
+    })
+    .transpose()
 }
 
 impl Store for PostgresStore {
@@ -756,6 +826,313 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_phc: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        const OPERATION: &str = "create user";
+        security::check_user_name(BACKEND, OPERATION, name)?;
+        let row = self
+            .client()
+            .query_opt(
+                "INSERT INTO users (name, role, password_phc, created) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO NOTHING
+                 RETURNING id",
+                &[&name, &role.as_str(), &password_phc, &now],
+            )
+            .map_err(db(OPERATION))?;
+        match row {
+            Some(row) => Ok(UserId(row.try_get(0).map_err(db(OPERATION))?)),
+            None => Err(StoreError::AlreadyExists {
+                backend: BACKEND,
+                operation: OPERATION,
+                what: format!("user {name:?}"),
+            }),
+        }
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        const OPERATION: &str = "read user";
+        self.client()
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"), &[&name])
+            .map_err(db(OPERATION))?
+            .map(|row| user_record(OPERATION, &row))
+            .transpose()
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        const OPERATION: &str = "read user";
+        self.client()
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), &[&id.0])
+            .map_err(db(OPERATION))?
+            .map(|row| user_record(OPERATION, &row))
+            .transpose()
+    }
+
+    fn set_password(&self, user: UserId, password_phc: &str) -> Result<(), StoreError> {
+        const OPERATION: &str = "set password";
+        let updated = self
+            .client()
+            .execute("UPDATE users SET password_phc = $2 WHERE id = $1", &[&user.0, &password_phc])
+            .map_err(db(OPERATION))?;
+        if updated == 0 {
+            return Err(StoreError::UnknownUser { backend: BACKEND, operation: OPERATION, user });
+        }
+        Ok(())
+    }
+
+    fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+        const OPERATION: &str = "disable user";
+        let updated = self
+            .client()
+            .execute("UPDATE users SET disabled = $2 WHERE id = $1", &[&user.0, &disabled])
+            .map_err(db(OPERATION))?;
+        if updated == 0 {
+            return Err(StoreError::UnknownUser { backend: BACKEND, operation: OPERATION, user });
+        }
+        Ok(())
+    }
+
+    fn add_token(
+        &self,
+        token: &StoredToken,
+        owner: TokenOwner,
+        scopes: &[Scope],
+        expires: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "add token";
+        let scopes = security::check_token(BACKEND, token, owner, scopes)?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        // The owner row is locked (FOR SHARE) so it cannot vanish before the insert commits.
+        match owner {
+            TokenOwner::User(user) => {
+                let sql = "SELECT 1 FROM users WHERE id = $1 FOR SHARE";
+                if tx.query_opt(sql, &[&user.0]).map_err(db(OPERATION))?.is_none() {
+                    return Err(StoreError::UnknownUser {
+                        backend: BACKEND,
+                        operation: OPERATION,
+                        user,
+                    });
+                }
+            }
+            TokenOwner::Host(host) => {
+                let sql = "SELECT 1 FROM hosts WHERE id = $1 FOR SHARE";
+                if tx.query_opt(sql, &[&host.0]).map_err(db(OPERATION))?.is_none() {
+                    return Err(StoreError::UnknownHost {
+                        backend: BACKEND,
+                        operation: OPERATION,
+                        host,
+                    });
+                }
+            }
+            TokenOwner::Unowned => {}
+        }
+        let (user_id, host_id) = security::owner_ids(owner);
+        let inserted = tx
+            .execute(
+                "INSERT INTO tokens (id, kind, hash, user_id, host_id, scopes, created, expires)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &token.id,
+                    &token.kind.as_str(),
+                    &token.hash,
+                    &user_id,
+                    &host_id,
+                    &scopes,
+                    &now,
+                    &expires,
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists {
+                backend: BACKEND,
+                operation: OPERATION,
+                what: format!("token {}", token.id),
+            });
+        }
+        tx.commit().map_err(db(OPERATION))
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        const OPERATION: &str = "read token";
+        let Some(row) = self
+            .client()
+            .query_opt(
+                "SELECT kind, hash, user_id, host_id, scopes, created, expires, revoked, used
+                 FROM tokens WHERE id = $1",
+                &[&id],
+            )
+            .map_err(db(OPERATION))?
+        else {
+            return Ok(None);
+        };
+        let kind: String = row.try_get(0).map_err(db(OPERATION))?;
+        let scopes: Vec<String> = row.try_get(4).map_err(db(OPERATION))?;
+        Ok(Some(TokenRecord {
+            stored: StoredToken {
+                kind: security::parse_kind(BACKEND, OPERATION, &kind)?,
+                id: id.to_owned(),
+                hash: row.try_get(1).map_err(db(OPERATION))?,
+            },
+            owner: security::owner(
+                row.try_get(2).map_err(db(OPERATION))?,
+                row.try_get(3).map_err(db(OPERATION))?,
+            ),
+            scopes: security::parse_scopes(BACKEND, OPERATION, scopes.iter().map(String::as_str))?,
+            created: row.try_get(5).map_err(db(OPERATION))?,
+            expires: row.try_get(6).map_err(db(OPERATION))?,
+            revoked: row.try_get(7).map_err(db(OPERATION))?,
+            used: row.try_get(8).map_err(db(OPERATION))?,
+        }))
+    }
+
+    fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        const OPERATION: &str = "revoke token";
+        let updated = self
+            .client()
+            .execute(
+                "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL",
+                &[&id, &now],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated > 0)
+    }
+
+    fn consume_enrollment(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        const OPERATION: &str = "consume enrollment token";
+        // One statement: a concurrent consumer blocks on the row lock, then re-checks the WHERE
+        // clause against the committed row (READ COMMITTED), finds `used` set and updates
+        // nothing.
+        let consumed = self
+            .client()
+            .query_opt(
+                "UPDATE tokens SET used = $2
+                 WHERE id = $1 AND kind = 'enrollment' AND used IS NULL AND revoked IS NULL
+                   AND (expires IS NULL OR expires > $2)
+                 RETURNING id",
+                &[&id, &now],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(consumed.is_some())
+    }
+
+    fn lockout_state(&self, subject: Subject, key: &str) -> Result<State, StoreError> {
+        const OPERATION: &str = "read lockout state";
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT state FROM lockout WHERE subject = $1 AND key = $2",
+                &[&security::subject_name(subject), &key],
+            )
+            .map_err(db(OPERATION))?;
+        match row {
+            Some(row) => {
+                let text: String = row.try_get(0).map_err(db(OPERATION))?;
+                security::parse_lockout(BACKEND, OPERATION, &text)
+            }
+            None => Ok(State::default()),
+        }
+    }
+
+    fn save_lockout_state(
+        &self,
+        subject: Subject,
+        key: &str,
+        state: &State,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "save lockout state";
+        let subject = security::subject_name(subject);
+        let mut client = self.client();
+        if *state == State::default() {
+            client
+                .execute("DELETE FROM lockout WHERE subject = $1 AND key = $2", &[&subject, &key])
+                .map_err(db(OPERATION))?;
+        } else {
+            client
+                .execute(
+                    "INSERT INTO lockout (subject, key, state) VALUES ($1, $2, $3)
+                     ON CONFLICT (subject, key) DO UPDATE SET state = EXCLUDED.state",
+                    &[&subject, &key, &security::lockout_json(BACKEND, OPERATION, state)?],
+                )
+                .map_err(db(OPERATION))?;
+        }
+        Ok(())
+    }
+
+    fn append_audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError> {
+        const OPERATION: &str = "append audit entry";
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        // Appenders from every process queue here until the holder commits; the next statement
+        // (READ COMMITTED: a fresh snapshot) then sees the entry the previous holder appended.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK]).map_err(db(OPERATION))?;
+        let rows = tx
+            .query(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"), &[])
+            .map_err(db(OPERATION))?;
+        let last = read_audit_rows(OPERATION, &rows)?.pop();
+        security::check_audit_tail(BACKEND, last.as_ref(), anchor(&mut tx, OPERATION)?.as_ref())?;
+        let entry = audit::append(last.as_ref(), at, actor, action, target, detail);
+        let seq = security::stored_seq(BACKEND, OPERATION, entry.seq)?;
+        tx.execute(
+            "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &seq,
+                &entry.at,
+                &entry.actor,
+                &entry.action,
+                &entry.target,
+                &security::detail_json(&entry.detail),
+                &entry.prev_hash,
+                &entry.hash,
+            ],
+        )
+        .map_err(db(OPERATION))?;
+        tx.execute(
+            "INSERT INTO audit_anchor (id, seq, hash) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
+            &[&seq, &entry.hash],
+        )
+        .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(entry)
+    }
+
+    fn audit_entries(
+        &self,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        const OPERATION: &str = "read audit entries";
+        let after = after_seq.map_or(Ok(0), |seq| security::stored_seq(BACKEND, OPERATION, seq))?;
+        let rows = self
+            .client()
+            .query(
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"),
+                &[&after, &i64::from(limit)],
+            )
+            .map_err(db(OPERATION))?;
+        read_audit_rows(OPERATION, &rows)
+    }
+
+    fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError> {
+        anchor(&mut *self.client(), "read audit anchor")
     }
 }
 

@@ -8,13 +8,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use ward_auth::audit::{self, AuditEntry, AuditEntryRef};
+use ward_auth::lockout::{State, Subject};
+use ward_auth::role::Role;
+use ward_auth::scope::Scope;
+use ward_auth::token::StoredToken;
 
 use crate::diff::{self, InventoryDelta};
 use crate::findings::{self, join_aliases, split_aliases};
+use crate::security;
 use crate::{
     as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
     FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
-    OpenFinding, PackageRow, Page, Store, StoreError, SCHEMA_VERSION,
+    OpenFinding, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord, UserId, UserRecord,
+    SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Sqlite;
@@ -23,6 +30,7 @@ const BACKEND: Backend = Backend::Sqlite;
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_findings.sql")),
+    (3, include_str!("../migrations/sqlite/0003_security.sql")),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -317,6 +325,114 @@ fn count(operation: &'static str, value: i64) -> Result<usize, StoreError> {
         message: format!("negative count {value}"),
     })
 }
+
+type UserRow = (i64, String, String, String, String, bool);
+
+fn read_user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+/// The one user `sql` (selecting `USER_COLUMNS`, one parameter) finds, if any.
+fn find_user(
+    connection: &Connection,
+    operation: &'static str,
+    sql: &str,
+    param: &dyn rusqlite::ToSql,
+) -> Result<Option<UserRecord>, StoreError> {
+    let row = connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.query_row([param], read_user_row).optional())
+        .map_err(db(operation))?;
+    row.map(|(id, name, role, password_phc, created, disabled)| {
+        Ok(UserRecord {
+            id: UserId(id),
+            name,
+            role: security::parse_role(BACKEND, operation, &role)?,
+            password_phc,
+            created: parse_time(operation, &created)?,
+            disabled,
+        })
+    })
+    .transpose()
+}
+
+fn user_exists(
+    connection: &Connection,
+    operation: &'static str,
+    user: UserId,
+) -> Result<(), StoreError> {
+    let exists: bool = connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
+        .and_then(|mut statement| statement.query_row([user.0], |row| row.get(0)))
+        .map_err(db(operation))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownUser { backend: BACKEND, operation, user })
+    }
+}
+
+type AuditRow = (i64, String, String, String, String, String, String, String);
+
+/// Audit entries `sql` selects (`seq, at, actor, action, target, detail, prev_hash, hash`).
+fn audit_rows(
+    connection: &Connection,
+    operation: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(db(operation))?;
+    let rows = statement
+        .query_map(params, |row| -> rusqlite::Result<AuditRow> {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+            ))
+        })
+        .map_err(db(operation))?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (seq, at, actor, action, target, detail, prev_hash, hash) =
+            row.map_err(db(operation))?;
+        entries.push(AuditEntry {
+            seq: security::parse_seq(BACKEND, operation, seq)?,
+            at: parse_time(operation, &at)?,
+            actor,
+            action,
+            target,
+            detail: security::parse_detail(BACKEND, operation, &detail)?,
+            prev_hash,
+            hash,
+        });
+    }
+    Ok(entries)
+}
+
+fn anchor(
+    connection: &Connection,
+    operation: &'static str,
+) -> Result<Option<AuditEntryRef>, StoreError> {
+    let row: Option<(i64, String)> = connection
+        .prepare_cached("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+        .and_then(|mut statement| {
+            statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+        })
+        .map_err(db(operation))?;
+    row.map(|(seq, hash)| {
+        Ok(AuditEntryRef { seq: security::parse_seq(BACKEND, operation, seq)?, hash })
+    })
+    .transpose()
+}
+
+const USER_COLUMNS: &str = "id, name, role, password_phc, created, disabled";
+
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash";
 
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -771,6 +887,328 @@ impl Store for SqliteStore {
             });
         }
         Ok(events)
+    }
+
+    fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_phc: &str,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        const OPERATION: &str = "create user";
+        security::check_user_name(BACKEND, OPERATION, name)?;
+        let connection = self.connection();
+        let id: Option<i64> = connection
+            .prepare_cached(
+                "INSERT INTO users (name, role, password_phc, created) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO NOTHING
+                 RETURNING id",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(
+                        params![name, role.as_str(), password_phc, format_time(now)],
+                        |row| row.get(0),
+                    )
+                    .optional()
+            })
+            .map_err(db(OPERATION))?;
+        id.map(UserId).ok_or_else(|| StoreError::AlreadyExists {
+            backend: BACKEND,
+            operation: OPERATION,
+            what: format!("user {name:?}"),
+        })
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        const OPERATION: &str = "read user";
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1");
+        find_user(&self.connection(), OPERATION, &sql, &name)
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        const OPERATION: &str = "read user";
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        find_user(&self.connection(), OPERATION, &sql, &id.0)
+    }
+
+    fn set_password(&self, user: UserId, password_phc: &str) -> Result<(), StoreError> {
+        const OPERATION: &str = "set password";
+        let updated = self
+            .connection()
+            .execute(
+                "UPDATE users SET password_phc = ?2 WHERE id = ?1",
+                params![user.0, password_phc],
+            )
+            .map_err(db(OPERATION))?;
+        if updated == 0 {
+            return Err(StoreError::UnknownUser { backend: BACKEND, operation: OPERATION, user });
+        }
+        Ok(())
+    }
+
+    fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+        const OPERATION: &str = "disable user";
+        let updated = self
+            .connection()
+            .execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![user.0, disabled])
+            .map_err(db(OPERATION))?;
+        if updated == 0 {
+            return Err(StoreError::UnknownUser { backend: BACKEND, operation: OPERATION, user });
+        }
+        Ok(())
+    }
+
+    fn add_token(
+        &self,
+        token: &StoredToken,
+        owner: TokenOwner,
+        scopes: &[Scope],
+        expires: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "add token";
+        let scopes = security::check_token(BACKEND, token, owner, scopes)?;
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        match owner {
+            TokenOwner::User(user) => user_exists(&tx, OPERATION, user)?,
+            TokenOwner::Host(host) => host_exists(&tx, OPERATION, host)?,
+            TokenOwner::Unowned => {}
+        }
+        let (user_id, host_id) = security::owner_ids(owner);
+        let inserted = tx
+            .execute(
+                "INSERT INTO tokens (id, kind, hash, user_id, host_id, scopes, created, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    token.id,
+                    token.kind.as_str(),
+                    token.hash,
+                    user_id,
+                    host_id,
+                    scopes.join(" "),
+                    format_time(now),
+                    expires.map(format_time)
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists {
+                backend: BACKEND,
+                operation: OPERATION,
+                what: format!("token {}", token.id),
+            });
+        }
+        tx.commit().map_err(db(OPERATION))
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        const OPERATION: &str = "read token";
+        type TokenRow = (
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let connection = self.connection();
+        let row: Option<TokenRow> = connection
+            .prepare_cached(
+                "SELECT kind, hash, user_id, host_id, scopes, created, expires, revoked, used
+                 FROM tokens WHERE id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row([id], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                            row.get(7)?,
+                            row.get(8)?,
+                        ))
+                    })
+                    .optional()
+            })
+            .map_err(db(OPERATION))?;
+        let Some((kind, hash, user_id, host_id, scopes, created, expires, revoked, used)) = row
+        else {
+            return Ok(None);
+        };
+        let time = |text: Option<String>| text.map(|text| parse_time(OPERATION, &text)).transpose();
+        Ok(Some(TokenRecord {
+            stored: StoredToken {
+                kind: security::parse_kind(BACKEND, OPERATION, &kind)?,
+                id: id.to_owned(),
+                hash,
+            },
+            owner: security::owner(user_id, host_id),
+            scopes: security::parse_scopes(BACKEND, OPERATION, security::split_scopes(&scopes))?,
+            created: parse_time(OPERATION, &created)?,
+            expires: time(expires)?,
+            revoked: time(revoked)?,
+            used: time(used)?,
+        }))
+    }
+
+    fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        const OPERATION: &str = "revoke token";
+        let updated = self
+            .connection()
+            .execute(
+                "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+                params![id, format_time(now)],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated > 0)
+    }
+
+    fn consume_enrollment(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        const OPERATION: &str = "consume enrollment token";
+        let mut connection = self.connection();
+        // IMMEDIATE: the write lock is held from the start, so the condition and the update
+        // see the same row whoever else writes; the WHERE clause makes it one-time.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        let now = format_time(now);
+        let consumed = tx
+            .execute(
+                "UPDATE tokens SET used = ?2
+                 WHERE id = ?1 AND kind = 'enrollment' AND used IS NULL AND revoked IS NULL
+                   AND (expires IS NULL OR expires > ?2)",
+                params![id, now],
+            )
+            .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(consumed == 1)
+    }
+
+    fn lockout_state(&self, subject: Subject, key: &str) -> Result<State, StoreError> {
+        const OPERATION: &str = "read lockout state";
+        let text: Option<String> = self
+            .connection()
+            .prepare_cached("SELECT state FROM lockout WHERE subject = ?1 AND key = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![security::subject_name(subject), key], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(db(OPERATION))?;
+        text.map_or_else(
+            || Ok(State::default()),
+            |text| security::parse_lockout(BACKEND, OPERATION, &text),
+        )
+    }
+
+    fn save_lockout_state(
+        &self,
+        subject: Subject,
+        key: &str,
+        state: &State,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "save lockout state";
+        let subject = security::subject_name(subject);
+        let connection = self.connection();
+        if *state == State::default() {
+            connection
+                .execute(
+                    "DELETE FROM lockout WHERE subject = ?1 AND key = ?2",
+                    params![subject, key],
+                )
+                .map_err(db(OPERATION))?;
+        } else {
+            connection
+                .execute(
+                    "INSERT INTO lockout (subject, key, state) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (subject, key) DO UPDATE SET state = excluded.state",
+                    params![subject, key, security::lockout_json(BACKEND, OPERATION, state)?],
+                )
+                .map_err(db(OPERATION))?;
+        }
+        Ok(())
+    }
+
+    fn append_audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError> {
+        const OPERATION: &str = "append audit entry";
+        let mut connection = self.connection();
+        // IMMEDIATE: the write lock is taken before the last entry is read, so appenders from
+        // every process run one at a time and each chains onto the previous one's entry.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        let last = audit_rows(
+            &tx,
+            OPERATION,
+            &format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq DESC LIMIT 1"),
+            [],
+        )?
+        .pop();
+        security::check_audit_tail(BACKEND, last.as_ref(), anchor(&tx, OPERATION)?.as_ref())?;
+        let entry = audit::append(last.as_ref(), at, actor, action, target, detail);
+        let seq = security::stored_seq(BACKEND, OPERATION, entry.seq)?;
+        tx.execute(
+            "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                seq,
+                format_time(entry.at),
+                entry.actor,
+                entry.action,
+                entry.target,
+                security::detail_json(&entry.detail),
+                entry.prev_hash,
+                entry.hash
+            ],
+        )
+        .map_err(db(OPERATION))?;
+        tx.execute(
+            "INSERT INTO audit_anchor (id, seq, hash) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![seq, entry.hash],
+        )
+        .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(entry)
+    }
+
+    fn audit_entries(
+        &self,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        const OPERATION: &str = "read audit entries";
+        let after = after_seq.map_or(Ok(0), |seq| security::stored_seq(BACKEND, OPERATION, seq))?;
+        audit_rows(
+            &self.connection(),
+            OPERATION,
+            &format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            params![after, i64::from(limit)],
+        )
+    }
+
+    fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError> {
+        anchor(&self.connection(), "read audit anchor")
     }
 }
 
