@@ -10,9 +10,18 @@ use std::sync::{Arc, Barrier};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+use ward_auth::audit::{self, AuditEntry, Tamper, TamperKind};
+use ward_auth::lockout::{Lockout, State, Subject};
+use ward_auth::password;
+use ward_auth::role::Role;
+use ward_auth::scope::Scope;
+use ward_auth::token::{self, StoredToken, Token, TokenKind};
+use ward_auth::SecretString;
 use ward_store::{
     ChangeKind, Event, EventKind, FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter,
-    HostId, HostInfo, InventoryDiff, PackageRow, Page, Store, StoreError,
+    HostId, HostInfo, InventoryDiff, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord,
+    UserId, UserRecord,
 };
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -70,6 +79,21 @@ impl TestDb {
     fn open_again(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => ward_store::open(url),
+        }
+    }
+
+    /// Runs `sql` on a raw connection of its own, behind the store's back (SQL both dialects
+    /// accept).
+    fn raw_execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let raw = rusqlite::Connection::open(url.trim_start_matches("sqlite://")).unwrap();
+                raw.execute_batch(sql).unwrap();
+            }
+            TestDb::Postgres { schema, .. } => {
+                let mut raw = admin_client();
+                raw.batch_execute(&format!("SET search_path = {schema}; {sql}")).unwrap();
+            }
         }
     }
 
@@ -143,6 +167,11 @@ conformance! {
         events_sequence_is_exact,
         open_findings_filters_and_keyset_pages,
         bad_findings_and_unknown_hosts_are_refused,
+        users_create_lookup_and_change_password,
+        tokens_add_lookup_and_revoke,
+        enrollment_is_consumed_once,
+        lockout_state_round_trips,
+        audit_chain_verifies_with_its_anchor,
     ],
     db: [
         concurrent_same_key_from_two_handles_applies_once,
@@ -150,6 +179,9 @@ conformance! {
         schema_1_database_upgrades,
         migrations_are_idempotent,
         newer_schema_is_refused,
+        concurrent_enrollment_from_two_handles_consumes_once,
+        concurrent_audit_appends_make_one_chain,
+        audit_tampering_is_detected,
     ],
 }
 
@@ -976,4 +1008,360 @@ fn check_upgraded(store: &dyn Store) {
     let row = finding("DSA-1", "libssl3", "3.0.11-1");
     assert_eq!(store.apply_findings(host, t(2, 0), &[row]).unwrap(), findings_diff(1, 0, 0));
     assert_eq!(all_events(store).len(), 1);
+    // Schema 3: the security tables.
+    let user = store.create_user("admin", Role::Admin, "phc", t(2, 0)).unwrap();
+    assert_eq!(store.user(user).unwrap().unwrap().name, "admin");
+    let entry = store.append_audit(t(2, 0), "admin", "user.create", "admin", json!({})).unwrap();
+    assert_eq!(store.audit_anchor().unwrap(), Some(entry.to_ref()));
+}
+
+// ---- security state: users, tokens, lockout, audit --------------------------------------
+
+/// A real argon2id PHC string for `password` (OWASP parameters).
+fn phc(password: &str) -> String {
+    password::hash(&SecretString::from(password.to_owned()), &mut ward_auth::OsRng).unwrap()
+}
+
+fn new_token(kind: TokenKind) -> (Token, StoredToken) {
+    Token::generate(kind, &mut ward_auth::OsRng).unwrap()
+}
+
+fn users_create_lookup_and_change_password(store: &dyn Store) {
+    assert_eq!(store.user_by_name("alice").unwrap(), None);
+    let first = phc("correct horse battery");
+    let alice = store.create_user("alice", Role::Admin, &first, t(1, 0)).unwrap();
+    let bob = store.create_user("bob", Role::Viewer, "$argon2id$v=19$bob", t(1, 1)).unwrap();
+    assert_ne!(alice, bob);
+    let record = store.user_by_name("alice").unwrap().unwrap();
+    assert_eq!(
+        record,
+        UserRecord {
+            id: alice,
+            name: "alice".into(),
+            role: Role::Admin,
+            password_phc: first.clone(),
+            created: t(1, 0),
+            disabled: false,
+        }
+    );
+    assert!(password::verify(&SecretString::from("correct horse battery"), &record.password_phc)
+        .unwrap());
+    assert_eq!(store.user(alice).unwrap(), Some(record));
+    assert_eq!(store.user(bob).unwrap().unwrap().role, Role::Viewer);
+    assert_eq!(store.user(UserId(bob.0 + 1000)).unwrap(), None);
+    assert_eq!(store.user_by_name("ALICE").unwrap(), None, "names are exact");
+
+    // Duplicate name: a clear error, nothing changed.
+    let error = store.create_user("alice", Role::Viewer, "other", t(2, 0)).unwrap_err();
+    assert!(matches!(error, StoreError::AlreadyExists { .. }), "{error}");
+    assert!(error.to_string().contains("user \"alice\" already exists"), "{error}");
+    assert_eq!(store.user_by_name("alice").unwrap().unwrap().password_phc, first);
+    let error = store.create_user("", Role::Viewer, "x", t(2, 0)).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+
+    // Password change.
+    let second = phc("another long passphrase");
+    store.set_password(alice, &second).unwrap();
+    let record = store.user_by_name("alice").unwrap().unwrap();
+    assert_eq!(record.password_phc, second);
+    assert!(!password::verify(&SecretString::from("correct horse battery"), &second).unwrap());
+    assert_eq!(store.user(bob).unwrap().unwrap().password_phc, "$argon2id$v=19$bob");
+    let error = store.set_password(UserId(bob.0 + 1000), "x").unwrap_err();
+    assert!(matches!(error, StoreError::UnknownUser { .. }), "{error}");
+
+    // Disabling.
+    store.set_user_disabled(bob, true).unwrap();
+    assert!(store.user(bob).unwrap().unwrap().disabled);
+    assert!(!store.user(alice).unwrap().unwrap().disabled);
+    store.set_user_disabled(bob, false).unwrap();
+    assert!(!store.user(bob).unwrap().unwrap().disabled);
+    let error = store.set_user_disabled(UserId(bob.0 + 1000), true).unwrap_err();
+    assert!(matches!(error, StoreError::UnknownUser { .. }), "{error}");
+}
+
+fn tokens_add_lookup_and_revoke(store: &dyn Store) {
+    let alice = store.create_user("alice", Role::Operator, "phc", t(1, 0)).unwrap();
+    let host = new_host(store, "web1");
+    let (api_text, api) = new_token(TokenKind::Api);
+    let (_, agent) = new_token(TokenKind::Agent);
+    let (_, enrollment) = new_token(TokenKind::Enrollment);
+    store
+        .add_token(
+            &api,
+            TokenOwner::User(alice),
+            &[Scope::Admin, Scope::Read, Scope::Admin],
+            Some(t(9, 0)),
+            t(2, 0),
+        )
+        .unwrap();
+    store.add_token(&agent, TokenOwner::Host(host), &[], None, t(2, 1)).unwrap();
+    store.add_token(&enrollment, TokenOwner::Unowned, &[], Some(t(3, 0)), t(2, 2)).unwrap();
+
+    let record = store.token(&api.id).unwrap().unwrap();
+    assert_eq!(
+        record,
+        TokenRecord {
+            stored: api.clone(),
+            owner: TokenOwner::User(alice),
+            scopes: vec![Scope::Read, Scope::Admin],
+            created: t(2, 0),
+            expires: Some(t(9, 0)),
+            revoked: None,
+            used: None,
+        }
+    );
+    // What was stored authenticates the token it was made from.
+    assert!(token::verify(&token::parse(api_text.reveal()).unwrap(), &record.stored));
+    let record = store.token(&agent.id).unwrap().unwrap();
+    assert_eq!(
+        (record.stored, record.owner, record.scopes),
+        (agent.clone(), TokenOwner::Host(host), vec![])
+    );
+    let record = store.token(&enrollment.id).unwrap().unwrap();
+    assert_eq!((record.owner, record.expires), (TokenOwner::Unowned, Some(t(3, 0))));
+    assert_eq!(store.token("000000000000").unwrap(), None);
+
+    // Every scope set round-trips.
+    for (i, scopes) in [vec![], vec![Scope::Operate], Scope::ALL.to_vec()].into_iter().enumerate() {
+        let (_, stored) = new_token(TokenKind::Api);
+        store.add_token(&stored, TokenOwner::User(alice), &scopes, None, t(2, 3)).unwrap();
+        assert_eq!(store.token(&stored.id).unwrap().unwrap().scopes, scopes, "set {i}");
+    }
+
+    // The owner must fit the kind; only API tokens carry scopes; owners must exist; ids are
+    // unique.
+    let (_, spare_api) = new_token(TokenKind::Api);
+    let (_, spare_agent) = new_token(TokenKind::Agent);
+    let (_, spare_enrollment) = new_token(TokenKind::Enrollment);
+    let refused: [(&StoredToken, TokenOwner, &[Scope]); 6] = [
+        (&spare_api, TokenOwner::Host(host), &[]),
+        (&spare_api, TokenOwner::Unowned, &[]),
+        (&spare_agent, TokenOwner::User(alice), &[]),
+        (&spare_agent, TokenOwner::Host(host), &[Scope::Read]),
+        (&spare_enrollment, TokenOwner::Host(host), &[]),
+        (&spare_enrollment, TokenOwner::Unowned, &[Scope::Admin]),
+    ];
+    for (stored, owner, scopes) in refused {
+        let error = store.add_token(stored, owner, scopes, None, t(2, 0)).unwrap_err();
+        assert!(matches!(error, StoreError::InvalidInput { .. }), "{owner:?}: {error}");
+        assert_eq!(store.token(&stored.id).unwrap(), None);
+    }
+    let error = store
+        .add_token(&spare_api, TokenOwner::User(UserId(alice.0 + 1000)), &[], None, t(2, 0))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::UnknownUser { .. }), "{error}");
+    let error = store
+        .add_token(&spare_agent, TokenOwner::Host(HostId(host.0 + 1000)), &[], None, t(2, 0))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::UnknownHost { .. }), "{error}");
+    let duplicate = StoredToken { hash: "00".repeat(32), ..api.clone() };
+    let error =
+        store.add_token(&duplicate, TokenOwner::User(alice), &[], None, t(2, 0)).unwrap_err();
+    assert!(matches!(error, StoreError::AlreadyExists { .. }), "{error}");
+    assert!(error.to_string().contains(&api.id), "{error}");
+    assert_eq!(store.token(&api.id).unwrap().unwrap().stored, api, "the first one stays");
+
+    // Revocation: once; the first time stays; unknown ids are not revoked.
+    assert!(store.revoke_token(&api.id, t(4, 0)).unwrap());
+    assert!(!store.revoke_token(&api.id, t(5, 0)).unwrap());
+    assert_eq!(store.token(&api.id).unwrap().unwrap().revoked, Some(t(4, 0)));
+    assert_eq!(store.token(&agent.id).unwrap().unwrap().revoked, None);
+    assert!(!store.revoke_token("000000000000", t(4, 0)).unwrap());
+}
+
+fn enrollment_is_consumed_once(store: &dyn Store) {
+    let add = |expires: Option<DateTime<Utc>>| {
+        let (_, stored) = new_token(TokenKind::Enrollment);
+        store.add_token(&stored, TokenOwner::Unowned, &[], expires, t(1, 0)).unwrap();
+        stored.id
+    };
+    let fresh = add(Some(t(3, 0)));
+    assert!(store.consume_enrollment(&fresh, t(2, 0)).unwrap());
+    assert!(!store.consume_enrollment(&fresh, t(2, 1)).unwrap(), "one-time");
+    assert_eq!(store.token(&fresh).unwrap().unwrap().used, Some(t(2, 0)));
+
+    let no_expiry = add(None);
+    assert!(store.consume_enrollment(&no_expiry, t(9, 0)).unwrap());
+
+    // Expired: refused at the expiry time and after; never marked used.
+    let expired = add(Some(t(3, 0)));
+    assert!(!store.consume_enrollment(&expired, t(3, 0)).unwrap());
+    assert!(!store.consume_enrollment(&expired, t(4, 0)).unwrap());
+    assert_eq!(store.token(&expired).unwrap().unwrap().used, None);
+    let just_in_time = add(Some(t(3, 0)));
+    let before = t(3, 0) - chrono::Duration::microseconds(1);
+    assert!(store.consume_enrollment(&just_in_time, before).unwrap());
+
+    // Revoked: refused.
+    let revoked = add(None);
+    assert!(store.revoke_token(&revoked, t(2, 0)).unwrap());
+    assert!(!store.consume_enrollment(&revoked, t(2, 1)).unwrap());
+    assert_eq!(store.token(&revoked).unwrap().unwrap().used, None);
+
+    // Unknown ids and other kinds are not enrollment tokens.
+    assert!(!store.consume_enrollment("000000000000", t(2, 0)).unwrap());
+    let host = new_host(store, "web1");
+    let (_, agent) = new_token(TokenKind::Agent);
+    store.add_token(&agent, TokenOwner::Host(host), &[], None, t(1, 0)).unwrap();
+    assert!(!store.consume_enrollment(&agent.id, t(2, 0)).unwrap());
+    assert_eq!(store.token(&agent.id).unwrap().unwrap().used, None);
+}
+
+fn lockout_state_round_trips(store: &dyn Store) {
+    assert_eq!(store.lockout_state(Subject::Account, "alice").unwrap(), State::default());
+    let lockout = Lockout::default();
+    let mut account = State::default();
+    let mut address = State::default();
+    for minute in 0..3 {
+        let now = t(2, 0) + chrono::Duration::minutes(minute);
+        lockout.record_failure(&mut account, Subject::Account, now);
+        lockout.record_failure(&mut address, Subject::Address, now);
+    }
+    let locked =
+        State { failures: vec![], locked_until: Some(t(2, 1) + chrono::Duration::microseconds(7)) };
+    store.save_lockout_state(Subject::Account, "alice", &account).unwrap();
+    store.save_lockout_state(Subject::Address, "192.0.2.7", &address).unwrap();
+    store.save_lockout_state(Subject::Account, "bob", &locked).unwrap();
+    assert_eq!(account.failures.len(), 3);
+    assert_eq!(store.lockout_state(Subject::Account, "alice").unwrap(), account);
+    assert_eq!(store.lockout_state(Subject::Address, "192.0.2.7").unwrap(), address);
+    assert_eq!(store.lockout_state(Subject::Account, "bob").unwrap(), locked);
+    // Subjects are separate key spaces.
+    assert_eq!(store.lockout_state(Subject::Address, "alice").unwrap(), State::default());
+    assert_eq!(store.lockout_state(Subject::Account, "192.0.2.7").unwrap(), State::default());
+    // Saving replaces; saving the default state forgets.
+    lockout.record_success(&mut account);
+    store.save_lockout_state(Subject::Account, "alice", &account).unwrap();
+    assert_eq!(store.lockout_state(Subject::Account, "alice").unwrap(), State::default());
+    store.save_lockout_state(Subject::Account, "bob", &State::default()).unwrap();
+    assert_eq!(store.lockout_state(Subject::Account, "bob").unwrap(), State::default());
+    assert_eq!(store.lockout_state(Subject::Address, "192.0.2.7").unwrap(), address);
+}
+
+fn append_five(store: &dyn Store) -> Vec<AuditEntry> {
+    let details = [
+        json!({}),
+        json!({"role": "viewer", "scopes": ["read"]}),
+        json!({"n": 1.5, "big": 12_345_678_901_234_u64, "nested": {"b": null, "a": true}}),
+        json!("text with \"quotes\" and é"),
+        json!([1e2, -0.0, 3]),
+    ];
+    details
+        .into_iter()
+        .enumerate()
+        .map(|(i, detail)| {
+            let at = t(2, 0) + chrono::Duration::nanoseconds(1_234_567 * i as i64 + 999);
+            store.append_audit(at, "alice", "user.create", &format!("user-{i}"), detail).unwrap()
+        })
+        .collect()
+}
+
+fn audit_chain_verifies_with_its_anchor(store: &dyn Store) {
+    assert_eq!(store.audit_anchor().unwrap(), None);
+    assert_eq!(store.audit_entries(None, 10).unwrap(), []);
+    let appended = append_five(store);
+    assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    let entries = store.audit_entries(None, 100).unwrap();
+    assert_eq!(entries, appended, "stored entries read back exactly, details and times");
+    let anchor = store.audit_anchor().unwrap().unwrap();
+    assert_eq!(anchor, appended[4].to_ref());
+    audit::verify_with_anchor(&entries, &anchor).unwrap();
+    // Paging by seq.
+    assert_eq!(store.audit_entries(Some(2), 2).unwrap(), appended[2..4]);
+    assert_eq!(store.audit_entries(Some(5), 10).unwrap(), []);
+    assert_eq!(store.audit_entries(None, 0).unwrap(), []);
+}
+
+fn concurrent_enrollment_from_two_handles_consumes_once(db: &TestDb) {
+    for round in 0..10 {
+        let (_, stored) = new_token(TokenKind::Enrollment);
+        db.store().add_token(&stored, TokenOwner::Unowned, &[], None, t(1, 0)).unwrap();
+        let handles = [db.open_again().unwrap(), db.open_again().unwrap()];
+        let barrier = Barrier::new(2);
+        let results: Vec<bool> = std::thread::scope(|scope| {
+            let threads: Vec<_> = handles
+                .iter()
+                .map(|store| {
+                    let (barrier, id) = (&barrier, &stored.id);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        store.consume_enrollment(id, t(2, 0)).unwrap()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|thread| thread.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|won| **won).count(), 1, "round {round}: {results:?}");
+    }
+}
+
+fn concurrent_audit_appends_make_one_chain(db: &TestDb) {
+    let handles = [db.open_again().unwrap(), db.open_again().unwrap()];
+    let barrier = Barrier::new(4);
+    std::thread::scope(|scope| {
+        for (h, store) in handles.iter().enumerate() {
+            for thread in 0..2 {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    for i in 0..25 {
+                        let actor = format!("handle-{h}-thread-{thread}");
+                        store
+                            .append_audit(
+                                t(2, 0),
+                                &actor,
+                                "token.create",
+                                &i.to_string(),
+                                json!({"i": i}),
+                            )
+                            .unwrap();
+                    }
+                });
+            }
+        }
+    });
+    let entries = db.store().audit_entries(None, 1000).unwrap();
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+    let anchor = db.store().audit_anchor().unwrap().unwrap();
+    assert_eq!(anchor, entries[99].to_ref());
+    audit::verify_with_anchor(&entries, &anchor).unwrap();
+    for h in 0..2 {
+        for thread in 0..2 {
+            let actor = format!("handle-{h}-thread-{thread}");
+            assert_eq!(entries.iter().filter(|e| e.actor == actor).count(), 25, "{actor}");
+        }
+    }
+}
+
+fn audit_tampering_is_detected(db: &TestDb) {
+    let store = db.store();
+    append_five(store);
+    let anchor = store.audit_anchor().unwrap().unwrap();
+
+    // An edit behind the store's back: the chain names the entry.
+    db.raw_execute("UPDATE audit SET action = 'user.delete' WHERE seq = 3");
+    let entries = store.audit_entries(None, 100).unwrap();
+    assert_eq!(entries[2].action, "user.delete");
+    assert_eq!(
+        audit::verify_with_anchor(&entries, &anchor),
+        Err(Tamper { seq: 3, kind: TamperKind::Edited })
+    );
+    db.raw_execute("UPDATE audit SET action = 'user.create' WHERE seq = 3");
+    audit::verify_with_anchor(&store.audit_entries(None, 100).unwrap(), &anchor).unwrap();
+
+    // The tail cut off: the chain alone is fine, the anchor sees it.
+    db.raw_execute("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)");
+    let entries = store.audit_entries(None, 100).unwrap();
+    assert_eq!(entries.len(), 4);
+    audit::verify(&entries).unwrap();
+    assert_eq!(
+        audit::verify_with_anchor(&entries, &store.audit_anchor().unwrap().unwrap()),
+        Err(Tamper { seq: 5, kind: TamperKind::Truncated })
+    );
+    // And nothing is appended over the damage: seq 5 is not reused, the anchor stays.
+    let error = store.append_audit(t(3, 0), "mallory", "user.create", "x", json!({})).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+    assert!(error.to_string().contains("anchor is seq 5"), "{error}");
+    assert_eq!(store.audit_anchor().unwrap().unwrap(), anchor);
+    assert_eq!(store.audit_entries(None, 100).unwrap().len(), 4);
 }
