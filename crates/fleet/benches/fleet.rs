@@ -32,9 +32,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use ward_advisory::model::Record;
 use ward_fleet::{keys_of, rematch_all, rematch_packages, RematchReport};
-use ward_inventory::{Location, Package, Source};
-use ward_match::{Advisories, Epss, Kev, Options, Scan};
-use ward_store::{FindingRow, HostFilter, HostId, HostInfo, PackageRow, Page, Store};
+use ward_match::{Advisories, Epss, Kev, Options};
+use ward_store::{HostFilter, HostId, HostInfo, PackageRow, Page, Store};
 use ward_version::Ecosystem;
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -545,8 +544,7 @@ fn packages_near_share(
 }
 
 /// Time spent per phase of a re-match, measured by running the same steps as
-/// `ward_fleet::rematch_packages` one at a time (the crate's own helpers are private, so the
-/// two small conversions are repeated here).
+/// `ward_fleet::rematch_packages` one at a time, with the crate's own conversions.
 #[derive(Debug, Default)]
 struct Phases {
     lookup: Duration,
@@ -615,10 +613,10 @@ fn phased_rematch(
         let rows = store.current_packages(host).unwrap();
         phases.load += started.elapsed();
         let started = Instant::now();
-        let packages = packages_of(host, &rows);
+        let (packages, _) = ward_fleet::packages_of(host, &rows);
         let scan = ward_match::scan(&packages, advisories, &options);
         assert!(scan.errors.is_empty(), "{:?}", scan.errors);
-        let findings = finding_rows(&scan);
+        let findings = ward_fleet::finding_rows(&scan);
         phases.matching += started.elapsed();
         let started = Instant::now();
         let diff = store.apply_findings(host, now, &findings).unwrap();
@@ -628,42 +626,6 @@ fn phased_rematch(
         phases.resolved += diff.resolved;
     }
     phases
-}
-
-/// As `ward_fleet`'s private conversion (every row here is in a known ecosystem).
-fn packages_of(host: HostId, rows: &[PackageRow]) -> Vec<Package> {
-    rows.iter()
-        .map(|row| {
-            let ecosystem = Ecosystem::parse(&row.ecosystem).unwrap();
-            let location = Location { path: format!("store:host/{host}"), line: None };
-            let mut package = Package::new(ecosystem.kind(), &row.name, &row.version, location);
-            package.ecosystem = ecosystem;
-            package.source = row
-                .source
-                .as_ref()
-                .map(|name| Source { name: name.clone(), version: row.version.clone() });
-            package
-        })
-        .collect()
-}
-
-/// As `ward_fleet`'s private conversion.
-fn finding_rows(scan: &Scan) -> Vec<FindingRow> {
-    let mut rows: BTreeMap<(String, String, String), FindingRow> = BTreeMap::new();
-    for (package, finding) in scan.findings() {
-        let ecosystem = package.package.ecosystem.to_string();
-        let key = (finding.id.clone(), ecosystem.clone(), package.package.name.clone());
-        rows.entry(key).or_insert_with(|| FindingRow {
-            advisory: finding.id.clone(),
-            aliases: finding.aliases.clone(),
-            ecosystem,
-            package: package.package.name.clone(),
-            version: package.package.version.clone(),
-            severity: Some(finding.severity.level.name().to_owned()),
-            score: finding.severity.score,
-        });
-    }
-    rows.into_values().collect()
 }
 
 // ---- the run --------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ fn rematch_host(
 /// were left out. An OS package's source version is taken to be its own version: the store
 /// keeps only the source's name (what ward-inventory also assumes when a database names no
 /// source version).
-fn packages_of(host: HostId, rows: &[PackageRow]) -> (Vec<Package>, BTreeMap<String, usize>) {
+pub fn packages_of(host: HostId, rows: &[PackageRow]) -> (Vec<Package>, BTreeMap<String, usize>) {
     let mut packages = Vec::with_capacity(rows.len());
     let mut unknown = BTreeMap::new();
     for row in rows {
@@ -202,7 +202,7 @@ fn packages_of(host: HostId, rows: &[PackageRow]) -> (Vec<Package>, BTreeMap<Str
 /// The store's rows for a scan's gating findings (vulnerabilities and security updates; notices
 /// such as "unmaintained" are not findings). One row per `(advisory, ecosystem, package)`: when
 /// one package has two findings under the same shown id, the first (highest risk) is kept.
-fn finding_rows(scan: &Scan) -> Vec<FindingRow> {
+pub fn finding_rows(scan: &Scan) -> Vec<FindingRow> {
     let mut rows: BTreeMap<(String, String, String), FindingRow> = BTreeMap::new();
     for (package, finding) in scan.findings() {
         let ecosystem = package.package.ecosystem.to_string();
