@@ -173,6 +173,22 @@ fn host_exists(
     }
 }
 
+/// Locks a host's row for the rest of the transaction (writers for one host run one after
+/// the other); an unknown host is an error.
+fn lock_host(
+    tx: &mut impl GenericClient,
+    operation: &'static str,
+    host: HostId,
+) -> Result<(), StoreError> {
+    let row = tx
+        .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
+        .map_err(db(operation))?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(StoreError::UnknownHost { backend: BACKEND, operation, host }),
+    }
+}
+
 /// Reads `id, name, os, first_seen, last_seen` rows into records, with groups and tags.
 fn host_records(
     client: &mut impl GenericClient,
@@ -473,13 +489,7 @@ impl Store for PostgresStore {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(db(OPERATION))?;
         // Lock the host: reports for one host are applied one after the other.
-        if tx
-            .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
-            .map_err(db(OPERATION))?
-            .is_none()
-        {
-            return Err(StoreError::UnknownHost { backend: BACKEND, operation: OPERATION, host });
-        }
+        lock_host(&mut tx, OPERATION, host)?;
         // Claim the key: the primary key decides which report is the first.
         let claimed = tx
             .execute(
@@ -621,13 +631,7 @@ impl Store for PostgresStore {
         let mut tx = client.transaction().map_err(db(OPERATION))?;
         // Lock the host: applications for one host run one after the other, each seeing the
         // open findings the previous one left.
-        if tx
-            .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
-            .map_err(db(OPERATION))?
-            .is_none()
-        {
-            return Err(StoreError::UnknownHost { backend: BACKEND, operation: OPERATION, host });
-        }
+        lock_host(&mut tx, OPERATION, host)?;
         let open = tx
             .query(
                 "SELECT id, advisory, aliases, ecosystem, package, version, severity, score

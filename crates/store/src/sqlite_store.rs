@@ -131,15 +131,29 @@ fn host_exists(
     operation: &'static str,
     host: HostId,
 ) -> Result<(), StoreError> {
-    let exists: bool = connection
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM hosts WHERE id = ?1)")
-        .and_then(|mut statement| statement.query_row([host.0], |row| row.get(0)))
-        .map_err(db(operation))?;
-    if exists {
+    if row_exists(
+        connection,
+        operation,
+        "SELECT EXISTS (SELECT 1 FROM hosts WHERE id = ?1)",
+        host.0,
+    )? {
         Ok(())
     } else {
         Err(StoreError::UnknownHost { backend: BACKEND, operation, host })
     }
+}
+
+/// Whether `sql` (`SELECT EXISTS (... WHERE id = ?1)`) finds the row with this id.
+fn row_exists(
+    connection: &Connection,
+    operation: &'static str,
+    sql: &str,
+    id: i64,
+) -> Result<bool, StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.query_row([id], |row| row.get(0)))
+        .map_err(db(operation))
 }
 
 fn names(
@@ -361,11 +375,12 @@ fn user_exists(
     operation: &'static str,
     user: UserId,
 ) -> Result<(), StoreError> {
-    let exists: bool = connection
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")
-        .and_then(|mut statement| statement.query_row([user.0], |row| row.get(0)))
-        .map_err(db(operation))?;
-    if exists {
+    if row_exists(
+        connection,
+        operation,
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+        user.0,
+    )? {
         Ok(())
     } else {
         Err(StoreError::UnknownUser { backend: BACKEND, operation, user })
