@@ -66,6 +66,9 @@ pub struct HostFilter {
     pub group: Option<String>,
     pub tag: Option<String>,
     pub os: Option<String>,
+    /// Hosts with at least one open finding whose severity level is one of these (e.g. `high`,
+    /// `critical`); empty = no condition.
+    pub severities: Vec<String>,
 }
 
 /// Keyset pagination over hosts ordered by id: the hosts with id greater than `after`, at most
@@ -93,6 +96,9 @@ pub struct PackageRow {
     pub version: String,
     /// Source package (Debian source, RPM source RPM...), when the ecosystem has one.
     pub source: Option<String>,
+    /// The source package's version when it differs from `version` (binNMU `+b1`, another
+    /// epoch); `None` when it is the same or there is no source.
+    pub source_version: Option<String>,
 }
 
 /// How a package differs between two consecutive inventories of a host.
@@ -200,8 +206,11 @@ pub struct FindingFilter {
     /// The shown id or any alias (a CVE finds the DSA that names it).
     pub advisory: Option<String>,
     pub ecosystem: Option<String>,
-    /// The severity level exactly as stored, e.g. `high`.
-    pub severity: Option<String>,
+    /// Findings whose severity level is one of these, exactly as stored (e.g. `high`);
+    /// empty = no condition.
+    pub severities: Vec<String>,
+    /// Findings on hosts in this group.
+    pub group: Option<String>,
 }
 
 /// Keyset pagination over open findings ordered by `(host, advisory, ecosystem, package)`
@@ -266,6 +275,76 @@ pub struct Event {
     pub package: String,
     /// The installed version when the finding opened, or its last version when resolved.
     pub version: String,
+}
+
+/// A unit of work that must happen once across every server process on one store (a re-match
+/// after an index change, a notification). Identity is `(kind, key)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    /// `[a-z0-9-]+`, e.g. `rematch`.
+    pub kind: String,
+    /// Deduplication key within the kind, e.g. the advisory index's digest.
+    pub key: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    /// How many times it was claimed.
+    pub attempts: u32,
+    pub created: DateTime<Utc>,
+    /// The worker holding (or that last held) the claim.
+    pub claimed_by: Option<String>,
+    /// A claim expires at this time: another worker may then claim the job again.
+    pub lease_until: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// What the worker reported when finishing.
+    pub result: Option<serde_json::Value>,
+}
+
+/// Where a [`Job`] is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    /// The spelling stored in the database and shown by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored spelling; `None` for anything else.
+    pub fn parse(text: &str) -> Option<JobState> {
+        [JobState::Queued, JobState::Running, JobState::Done, JobState::Failed]
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+/// One host's part of [`Store::apply_findings_scoped`]: `current` is the complete finding set of
+/// the packages in `scope` (`(ecosystem, package)` pairs); findings of other packages are not
+/// touched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopedFindings {
+    pub host: HostId,
+    pub scope: Vec<(String, String)>,
+    pub current: Vec<FindingRow>,
+}
+
+/// What the store remembers of one advisory record, to tell which records an index update
+/// changed: a fingerprint of the record's content and the `(ecosystem, name)` keys it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoryFingerprint {
+    pub id: String,
+    pub fingerprint: String,
+    pub keys: Vec<(String, String)>,
 }
 
 /// A user's id in the store: assigned by [`Store::create_user`], never reused.
@@ -500,10 +579,130 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The anchor: seq and hash of the last appended entry (`None` before the first append).
     /// Check the log with `ward_auth::audit::verify_with_anchor`.
     fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError>;
+    // ---- schema 4: host facts, report keys, groups, risk order, scoped findings, jobs ----
+
+    /// Stores the host's latest facts as reported by its agent (OS, kernel, reboot and restart
+    /// needs, pending updates...: a JSON object the store does not interpret), replacing the
+    /// previous ones. [`StoreError::UnknownHost`] for an unknown host.
+    fn set_host_facts(
+        &self,
+        host: HostId,
+        facts: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The host's latest facts and when they were reported (`None` before the first).
+    fn host_facts(
+        &self,
+        host: HostId,
+    ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError>;
+
+    /// The idempotency key and time of the host's latest recorded inventory (`None` before the
+    /// first): an agent's compact diff names the report it is relative to.
+    fn last_report(&self, host: HostId) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
+
+    /// Every group with how many hosts are in it, by name.
+    fn groups(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Every tag with how many hosts carry it, by name.
+    fn tags(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Per host (of `hosts`), how many open findings it has per severity level (a host without
+    /// any is absent).
+    fn finding_counts(
+        &self,
+        hosts: &[HostId],
+    ) -> Result<std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>, StoreError>;
+
+    /// Open findings matching `filter` ordered by risk: score descending (no score last), then
+    /// oldest `first_seen` first, then key; `offset` findings skipped, at most `limit`.
+    fn open_findings_by_risk(
+        &self,
+        filter: &FindingFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<OpenFinding>, StoreError>;
+
+    /// Every `(host, package)` of a *current* inventory whose `(ecosystem, name)` or
+    /// `(ecosystem, source)` is one of `keys`, ordered by host then package, in as few
+    /// statements as the backend allows: what [`apply_findings_scoped`](Store::apply_findings_scoped)
+    /// re-matches after advisories for those keys changed.
+    fn packages_for_keys(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(HostId, PackageRow)>, StoreError>;
+
+    /// [`apply_findings`](Store::apply_findings) restricted to each part's scope, for many hosts
+    /// in one transaction (hosts locked in id order): within a scope, findings not open yet are
+    /// opened with an event and open ones missing from `current` are resolved with an event;
+    /// findings outside the scope are untouched. A `current` row outside its scope, or two rows
+    /// with one identity, is [`StoreError::InvalidInput`]; an unknown host
+    /// [`StoreError::UnknownHost`]; either way nothing is written.
+    fn apply_findings_scoped(
+        &self,
+        at: DateTime<Utc>,
+        parts: &[ScopedFindings],
+    ) -> Result<FindingsDiff, StoreError>;
+
+    /// Queues a job unless one with the same `(kind, key)` exists (in any state). Returns the
+    /// job's id and whether this call created it; of two servers racing exactly one creates it.
+    fn enqueue_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError>;
+
+    /// Claims the oldest claimable job of one of `kinds` for `worker` until `now + lease`: a
+    /// queued job, or a running one whose lease expired. PostgreSQL uses `FOR UPDATE SKIP
+    /// LOCKED`, SQLite `BEGIN IMMEDIATE`: of any number of concurrent claimers exactly one gets
+    /// a given job. The returned job is `Running` with `attempts` incremented.
+    fn claim_job(
+        &self,
+        kinds: &[&str],
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Option<Job>, StoreError>;
+
+    /// Extends the claim of a running job held by `worker` to `now + lease`; `false` if the
+    /// worker no longer holds it.
+    fn renew_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Finishes a job held by `worker` (`Done` or `Failed`, with a result); `false`, changing
+    /// nothing, if the worker no longer holds it (its lease expired and another claimed it).
+    fn finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        ok: bool,
+        result: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Jobs with id greater than `after`, by id, at most `limit`.
+    fn jobs(&self, after: Option<i64>, limit: u32) -> Result<Vec<Job>, StoreError>;
+
+    /// Every stored advisory fingerprint, by id.
+    fn advisory_fingerprints(&self) -> Result<Vec<AdvisoryFingerprint>, StoreError>;
+
+    /// In one transaction: upserts `upsert` and deletes the ids in `delete`.
+    fn save_advisory_fingerprints(
+        &self,
+        upsert: &[AdvisoryFingerprint],
+        delete: &[String],
+    ) -> Result<(), StoreError>;
 }
 
 /// The newest schema version this build knows, per backend (both are at the same version).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Opens (creating and migrating as needed) the store at `url`:
 ///
