@@ -16,6 +16,7 @@
 
 pub mod fix;
 pub mod ignore;
+pub mod index;
 pub mod model;
 pub mod severity;
 

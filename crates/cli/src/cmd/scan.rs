@@ -2,93 +2,21 @@
 //! `--host`, the machine's own apt security lists) → findings, through ward-match, printed by
 //! ward-report. This file is the IO edge: it reads inputs, rules, the index and the clock.
 
-use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use ward_advisory::model::Record;
 use ward_advisory::store::{self, Index, StoreError};
 use ward_inventory::{Format, ParseError};
-use ward_match::{ignore, Advisories, Epss, Kev, Level, Options};
+use ward_match::index::IndexAdvisories;
+use ward_match::{ignore, Level, Options};
 use ward_report::{Database, Report};
 use ward_version::Ecosystem;
 
 use super::inventory::{self, Collected, Inputs};
 use super::{db, write_stderr, EXIT_ERROR, EXIT_FOUND};
 use crate::cli::{ScanArgs, ScanFormat};
-
-/// The advisories a scan reads: the index, and records read for this scan only (the host's
-/// apt security lists), keyed like the index.
-struct Source {
-    index: Option<Index>,
-    extra: BTreeMap<(String, Option<String>, String), Vec<Arc<Record>>>,
-}
-
-impl Source {
-    fn add_extra(&mut self, records: Vec<Record>) {
-        for record in records {
-            let record = Arc::new(record);
-            let mut keys = Vec::new();
-            for a in &record.affected {
-                if let Some(p) = &a.package {
-                    let base = p.ecosystem.base().to_string();
-                    let release =
-                        p.ecosystem.parsed().and_then(|e| e.release()).map(str::to_string);
-                    let name = ward_advisory::name::normalize(&base, &p.name);
-                    keys.push((base, release, name));
-                }
-            }
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                self.extra.entry(key).or_default().push(Arc::clone(&record));
-            }
-        }
-    }
-}
-
-impl Advisories for Source {
-    type Error = StoreError;
-
-    fn affecting(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Record>>, StoreError> {
-        let mut out: Vec<Arc<Record>> = match &self.index {
-            Some(index) => index.lookup(ecosystem, name)?.into_iter().map(Arc::new).collect(),
-            None => Vec::new(),
-        };
-        if !self.extra.is_empty() {
-            if let Ok(e) = Ecosystem::parse(ecosystem) {
-                let base = e.kind().name().to_string();
-                let key = (
-                    base.clone(),
-                    e.release().map(str::to_string),
-                    ward_advisory::name::normalize(&base, name),
-                );
-                if let Some(records) = self.extra.get(&key) {
-                    out.extend(records.iter().cloned());
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn kev(&self, cve: &str) -> Result<Option<Kev>, StoreError> {
-        let Some(index) = &self.index else { return Ok(None) };
-        Ok(index.kev(cve)?.map(|k| Kev {
-            cve: k.cve_id,
-            date_added: k.date_added,
-            due_date: Some(k.due_date).filter(|d| !d.is_empty()),
-            known_ransomware: k.known_ransomware_campaign_use.eq_ignore_ascii_case("known"),
-        }))
-    }
-
-    fn epss(&self, cve: &str) -> Result<Option<Epss>, StoreError> {
-        let Some(index) = &self.index else { return Ok(None) };
-        Ok(index.epss(cve)?.map(|e| Epss { cve: e.cve, score: e.epss, percentile: e.percentile }))
-    }
-}
 
 /// `ward.toml` in the current directory, when there is one and no `--config` was given.
 const DEFAULT_CONFIG: &str = "ward.toml";
@@ -210,7 +138,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             p.ecosystem = ecosystem.clone();
         }
     }
-    let mut source = Source { index, extra: BTreeMap::new() };
+    let mut source = IndexAdvisories::new(index);
     let mut extra_sources = Vec::new();
     if args.host {
         let suites = store::apt::host_security_suites(&args.root);
@@ -223,14 +151,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         );
         source.add_extra(suites.records);
     }
-    if source.index.is_none() && !source.extra.is_empty() {
+    if source.index.is_none() && source.has_extra() {
         write_stderr(&format!(
             "ward: warning: no advisory index in {}: only the distribution's pending security \
              updates are checked (run `ward db update` for the rest)\n",
             data_dir.display()
         ))?;
     }
-    if source.index.is_none() && source.extra.is_empty() {
+    if source.index.is_none() && !source.has_extra() {
         anyhow::bail!(
             "no advisory index in {}: run `ward db update` (or `ward db import PATH` offline) first",
             data_dir.display()
