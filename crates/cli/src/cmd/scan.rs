@@ -22,12 +22,19 @@ use crate::cli::{ScanArgs, ScanFormat};
 
 /// The advisories a scan reads: the index, and records read for this scan only (the host's
 /// apt security lists), keyed like the index.
-struct Source {
+pub(crate) struct Source {
     index: Option<Index>,
     extra: BTreeMap<(String, Option<String>, String), Vec<Arc<Record>>>,
 }
 
 impl Source {
+    /// Only `records` (the host's security suites, for `ward agent`), no index.
+    pub(crate) fn records_only(records: Vec<Record>) -> Source {
+        let mut source = Source { index: None, extra: BTreeMap::new() };
+        source.add_extra(records);
+        source
+    }
+
     fn add_extra(&mut self, records: Vec<Record>) {
         for record in records {
             let record = Arc::new(record);
@@ -131,7 +138,7 @@ fn read_rules(args: &ScanArgs) -> anyhow::Result<Vec<ignore::Rule>> {
 }
 
 /// The host name, for host-scoped rules and reports.
-fn host_name(root: &Path) -> Option<String> {
+pub(crate) fn host_name(root: &Path) -> Option<String> {
     let read = |p: &Path| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
     read(&root.join("etc/hostname"))
         .filter(|h| !h.is_empty())
