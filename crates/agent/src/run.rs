@@ -382,8 +382,9 @@ impl<C: FnMut() -> Snapshot> Agent<C> {
 
     /// Runs until `stop` is set (by SIGTERM/SIGINT in `ward agent`): collects at start, on
     /// the schedule and when a watched file changes; delivers, retrying with backoff; sends
-    /// heartbeats when idle. Returns after the current step once `stop` is set.
-    pub fn run(&mut self, stop: &AtomicBool) -> Result<(), AgentError> {
+    /// heartbeats when idle. Returns after the current step once `stop` is set. Errors are
+    /// logged and retried, never returned: the agent keeps running while it can.
+    pub fn run(&mut self, stop: &AtomicBool) {
         let start = Instant::now();
         let mut next_scheduled = start + until_next_slot(self.schedule.interval, self.phase());
         let mut next_watch = start + self.schedule.watch;
@@ -405,21 +406,33 @@ impl<C: FnMut() -> Snapshot> Agent<C> {
             }
             if collect_now {
                 collect_now = false;
-                self.collect_and_spool()?;
+                // A full disk or an unwritable spool: say so, try again at the next occasion.
+                if let Err(e) = self.collect_and_spool() {
+                    tracing::error!(error = %e, "could not spool the report; trying again at the next collection");
+                }
             }
             if stop.load(Ordering::SeqCst) {
                 break;
             }
             let now = Instant::now();
             if self.pending() > 0 && now >= next_send {
-                let delivery = self.deliver()?;
-                if !delivery.accepted.is_empty() {
-                    last_contact = Instant::now();
-                }
-                match delivery.stopped {
-                    None => self.backoff.reset(),
-                    Some(error) => {
-                        next_send = Instant::now() + self.retry_after(&error, delivery.pending)
+                match self.deliver() {
+                    Ok(delivery) => {
+                        if !delivery.accepted.is_empty() {
+                            last_contact = Instant::now();
+                        }
+                        match delivery.stopped {
+                            None => self.backoff.reset(),
+                            Some(error) => {
+                                next_send =
+                                    Instant::now() + self.retry_after(&error, delivery.pending);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let delay = self.backoff.next_delay();
+                        tracing::error!(error = %e, "delivery failed on the agent's side; retrying in {delay:.1?}");
+                        next_send = Instant::now() + delay;
                     }
                 }
             } else if self.pending() == 0
@@ -434,7 +447,10 @@ impl<C: FnMut() -> Snapshot> Agent<C> {
                     Err(AgentError::Client(error)) => {
                         next_send = Instant::now() + self.retry_after(&error, 0)
                     }
-                    Err(other) => return Err(other),
+                    Err(other) => {
+                        tracing::error!(error = %other, "heartbeat");
+                        next_send = Instant::now() + self.backoff.next_delay();
+                    }
                 }
             }
             let pending = self.pending() > 0;
@@ -447,7 +463,6 @@ impl<C: FnMut() -> Snapshot> Agent<C> {
             sleep_until(wake, stop);
         }
         tracing::info!(pending = self.pending(), "stopping");
-        Ok(())
     }
 
     /// Logs why the server could not be reached and returns how long to wait.

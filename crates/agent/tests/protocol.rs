@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -61,8 +61,32 @@ struct Stub {
 
 impl Stub {
     fn start() -> Stub {
+        Stub::start_with(None)
+    }
+
+    /// A stub speaking HTTPS with a self-signed certificate for 127.0.0.1; also returns the
+    /// certificate's PEM (what `--ca` takes).
+    fn start_tls() -> (Stub, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        (Stub::start_with(Some(Arc::new(config))), cert.pem())
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let server = Arc::new(Mutex::new(Server { mode: Some(Mode::Up), ..Server::default() }));
         let shared = Arc::clone(&server);
         std::thread::spawn(move || {
@@ -73,7 +97,18 @@ impl Stub {
                     drop(stream);
                     continue;
                 }
-                handle(stream, &shared, mode);
+                match &tls {
+                    None => handle(stream, &shared, mode),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(Arc::clone(config)) else {
+                            continue;
+                        };
+                        let mut tls = rustls::StreamOwned::new(conn, stream);
+                        handle(&mut tls, &shared, mode);
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                    }
+                }
             }
         });
         Stub { url, server }
@@ -88,8 +123,9 @@ impl Stub {
     }
 }
 
-fn handle(stream: TcpStream, server: &Mutex<Server>, mode: Mode) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+/// Answers one request on `stream`; a client that fails the handshake or hangs up is ignored.
+fn handle(mut stream: impl Read + Write, server: &Mutex<Server>, mode: Mode) {
+    let mut reader = BufReader::new(&mut stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;
@@ -107,17 +143,20 @@ fn handle(stream: TcpStream, server: &Mutex<Server>, mode: Mode) {
     }
     let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
-    reader.read_exact(&mut body).unwrap();
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    drop(reader);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (status, answer) = answer(&mut server.lock().unwrap(), mode, &path, &headers, body);
     server.lock().unwrap().log.push((path, status));
     let text = answer.to_string();
-    let mut stream = stream;
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
         text.len()
     );
+    let _ = stream.flush();
 }
 
 fn error(status: u16, code: &str) -> (u16, Value) {
@@ -401,4 +440,67 @@ fn a_heartbeat_the_server_does_not_recognise_makes_the_next_report_full() {
         s.log.iter().filter(|(p, _)| p.ends_with("/report")).map(|(_, st)| *st).collect()
     });
     assert_eq!(statuses, [200, 200], "no diff was tried");
+}
+
+#[test]
+fn https_with_a_self_signed_server_certificate_needs_its_ca() {
+    let (stub, ca_pem) = Stub::start_tls();
+    let temp = tempfile::tempdir().unwrap();
+    let state = StateDir::open(temp.path()).unwrap();
+    let token = SecretString::from(TOKEN.to_owned());
+    // With the Mozilla roots only, the certificate is not trusted: nothing is stored.
+    let untrusted = Client::new(&stub.url, None, Duration::from_secs(5)).unwrap();
+    let refused = enroll(&state, &untrusted, &token, host());
+    assert!(matches!(refused, Err(AgentError::Client(ClientError::Retry { .. }))), "{refused:?}");
+    assert!(stub.with(|s| s.log.is_empty()), "no request got through");
+    let trusted = Client::new(&stub.url, Some(ca_pem.as_bytes()), Duration::from_secs(5)).unwrap();
+    enroll(&state, &trusted, &token, host()).unwrap();
+
+    let mut config = Config::new(&stub.url, temp.path());
+    config.ca_pem = Some(ca_pem.into_bytes());
+    let packages = installed(3);
+    let mut agent = Agent::new(config, move || Snapshot {
+        host: host(),
+        facts: Facts::default(),
+        packages: packages.lock().unwrap().clone(),
+        watch: vec![],
+    })
+    .unwrap();
+    let delivery = agent.run_once().unwrap();
+    assert!(delivery.stopped.is_none() && delivery.accepted.len() == 1, "{delivery:?}");
+}
+
+#[test]
+fn a_stop_request_during_a_collection_finishes_the_report_and_returns() {
+    let stub = Stub::start();
+    let temp = tempfile::tempdir().unwrap();
+    enrolled(&stub, temp.path());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let mut agent = Agent::new(Config::new(&stub.url, temp.path()), move || {
+        // SIGTERM arrives while collecting.
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        Snapshot {
+            host: host(),
+            facts: Facts::default(),
+            packages: vec![package("a", "1")],
+            watch: vec![],
+        }
+    })
+    .unwrap();
+    agent.run(&stop);
+    assert_eq!(agent.pending(), 1, "the report was written, not sent");
+    assert!(stub.with(|s| s.stored.is_empty() && s.arrivals.is_empty()));
+    drop(agent);
+    // The next start delivers it.
+    let mut agent = Agent::new(Config::new(&stub.url, temp.path()), || Snapshot {
+        host: host(),
+        facts: Facts::default(),
+        packages: vec![package("a", "1")],
+        watch: vec![],
+    })
+    .unwrap();
+    let delivery = agent.deliver().unwrap();
+    assert_eq!(delivery.accepted.len(), 1);
+    assert_eq!(kinds(&stub), [("full".into(), None)]);
 }

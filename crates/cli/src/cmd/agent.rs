@@ -114,7 +114,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing the SIGTERM/SIGINT handler")?;
     }
-    agent.run(&stop)?;
+    agent.run(&stop);
     Ok(ExitCode::SUCCESS)
 }
 
