@@ -130,6 +130,29 @@ pub enum Command {
     ///   ward patch status
     #[command(subcommand, verbatim_doc_comment)]
     Patch(PatchCommand),
+
+    /// Run the host agent: report this machine's inventory and facts to `ward server`.
+    ///
+    /// The first run enrolls with a one-time token an operator created (`--enroll`); the
+    /// agent's own credential is then stored in the state directory (mode 0600) and the token
+    /// is no longer needed. The agent collects the OS packages, the lockfiles under the
+    /// application roots, host facts (kernel, reboot needed, processes to restart) and the
+    /// pending security updates (apt's lists, no network), at start, every --interval (on a
+    /// stable per-host phase) and whenever the package database or a lockfile changes. When
+    /// few packages changed it sends only the difference. While the server is unreachable,
+    /// reports wait in the spool (STATE_DIR/spool, at most 10,000 entries / 256 MiB; past that
+    /// the oldest are dropped with a warning) and are delivered exactly once when it returns;
+    /// retries back off with jitter up to 5 minutes. SIGTERM or SIGINT stops it cleanly.
+    ///
+    /// Exit codes: 0 stopped cleanly (with --once: the report was delivered), 2 error (with
+    /// --once: not delivered; the report stays spooled for the next run).
+    ///
+    /// Examples:
+    ///   ward agent --server https://ward.example.com --enroll ward_enrollment_…
+    ///   ward agent --server https://ward.example.com --group web --tag prod
+    ///   ward agent --server https://ward.example.com --once
+    #[command(verbatim_doc_comment)]
+    Agent(AgentArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -828,4 +851,71 @@ impl From<FailOn> for ward_match::Level {
             FailOn::Critical => ward_match::Level::Critical,
         }
     }
+}
+
+/// A duration such as `30s`, `5m`, `1h` (a bare number is seconds), not zero.
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match ward_monitor::time::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0".into()),
+        Ok(d) => Ok(d),
+        Err(_) => Err(format!("{text:?} is not a duration (e.g. 30s, 5m, 1h)")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The server's URL (https://HOST[:PORT]; http:// only on a trusted network).
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// Enroll with this one-time enrollment token (`ward_enrollment_…`) if the agent has no
+    /// credential yet. WARD_ENROLL_TOKEN works too and keeps the token out of `ps`.
+    #[arg(long, value_name = "TOKEN", env = "WARD_ENROLL_TOKEN", hide_env_values = true)]
+    pub enroll: Option<String>,
+
+    /// Where the credential, the last reports and the spool live (created with mode 0700).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/ward-agent")]
+    pub state_dir: PathBuf,
+
+    /// Inventory the system under this directory instead of / (a mounted image, a chroot).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    /// Application directories whose lockfiles are inventoried (repeatable; default
+    /// /var/www, /srv and /opt under --root).
+    #[arg(long = "app-root", value_name = "DIR")]
+    pub app_roots: Vec<PathBuf>,
+
+    /// The host's name in the fleet (default: ROOT/etc/hostname, else the kernel's hostname).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A group the host belongs to (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+
+    /// A tag of the host (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// A full collection this often.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = positive_duration)]
+    pub interval: std::time::Duration,
+
+    /// How often the package databases and lockfiles are checked for changes.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub watch: std::time::Duration,
+
+    /// A heartbeat after this long without other contact with the server.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration)]
+    pub heartbeat: std::time::Duration,
+
+    /// Collect and deliver once, then exit (0 when delivered).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Trust only the certificates in this PEM file for the server (a private CA or a
+    /// self-signed server certificate) instead of the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }

@@ -11,8 +11,13 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     // Diagnostics (rejected passive results, killed plugins...) go to standard error;
     // `WARD_LOG=debug` shows every process ward starts. Secrets are never logged.
+    // `ward agent` is a service: its progress (reports spooled and accepted) is logged too.
+    let default = match args.command {
+        cli::Command::Agent(_) => "warn,ward=info,ward_agent=info",
+        _ => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cmd::run(args) {
         Ok(code) => code,

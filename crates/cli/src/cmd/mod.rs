@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod agent;
 mod check;
 mod db;
 mod inventory;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inventory(args) => inventory::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Patch(command) => patch::run(command),
+        Command::Agent(args) => agent::run(args),
     }
 }
 

@@ -59,7 +59,7 @@ fn read_rules(args: &ScanArgs) -> anyhow::Result<Vec<ignore::Rule>> {
 }
 
 /// The host name, for host-scoped rules and reports.
-fn host_name(root: &Path) -> Option<String> {
+pub(crate) fn host_name(root: &Path) -> Option<String> {
     let read = |p: &Path| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
     read(&root.join("etc/hostname"))
         .filter(|h| !h.is_empty())
