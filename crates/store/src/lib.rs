@@ -15,6 +15,7 @@ mod location;
 mod postgres_store;
 mod security;
 mod sqlite_store;
+mod work;
 
 use std::fmt;
 
