@@ -211,7 +211,8 @@ mod tests {
     fn delta_and_replay_agree() {
         use ChangeKind::*;
         let with_source = PackageRow { source: Some("openssl".into()), ..row("libssl3", "3.0.1") };
-        let binnmu = PackageRow { source_version: Some("3.0.1".into()), ..row("libssl3", "3.0.1+b1") };
+        let binnmu =
+            PackageRow { source_version: Some("3.0.1".into()), ..row("libssl3", "3.0.1+b1") };
         check(&[], &[], &[]);
         check(&[], &[row("b", "1"), row("a", "1")], &[(Added, "a"), (Added, "b")]);
         check(&[row("a", "1")], &[], &[(Removed, "a")]);

@@ -61,19 +61,19 @@ pub(crate) fn check(backend: Backend, current: &[FindingRow]) -> Result<(), Stor
     Ok(())
 }
 
+/// One part of [`check_scoped`]'s result: the part and its scope as a set.
+pub(crate) type CheckedPart<'a> = (&'a ScopedFindings, BTreeSet<(&'a str, &'a str)>);
+
 /// The checks every backend makes before applying scoped findings: each part as
 /// [`check`], every row inside its part's scope, each host once. Returns the parts in host id
 /// order (the order hosts are locked in) with their scopes as sets.
 pub(crate) fn check_scoped(
     backend: Backend,
     parts: &[ScopedFindings],
-) -> Result<Vec<(&ScopedFindings, BTreeSet<(&str, &str)>)>, StoreError> {
+) -> Result<Vec<CheckedPart<'_>>, StoreError> {
     const OPERATION: &str = "apply scoped findings";
-    let invalid = |message: String| StoreError::InvalidInput {
-        backend,
-        operation: OPERATION,
-        message,
-    };
+    let invalid =
+        |message: String| StoreError::InvalidInput { backend, operation: OPERATION, message };
     let mut hosts: BTreeSet<HostId> = BTreeSet::new();
     let mut checked = Vec::with_capacity(parts.len());
     for part in parts {

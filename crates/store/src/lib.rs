@@ -613,7 +613,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn finding_counts(
         &self,
         hosts: &[HostId],
-    ) -> Result<std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>, StoreError>;
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    >;
 
     /// Open findings matching `filter` ordered by risk: score descending (no score last), then
     /// oldest `first_seen` first, then key; `offset` findings skipped, at most `limit`.

@@ -20,9 +20,9 @@ use crate::security;
 use crate::work;
 use crate::{
     as_set, check_report, AdvisoryFingerprint, Backend, Change, ChangeKind, Event, EventKind,
-    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo,
-    HostRecord, InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store,
-    StoreError, TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
+    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store, StoreError,
+    TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Postgres;
@@ -511,7 +511,9 @@ fn name_counts(
 ) -> Result<Vec<(String, u64)>, StoreError> {
     let rows = client
         .query(
-            &format!("SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name COLLATE \"C\""),
+            &format!(
+                "SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name COLLATE \"C\""
+            ),
             &[],
         )
         .map_err(db(operation))?;
@@ -1350,9 +1352,7 @@ impl Store for PostgresStore {
                 &[&host.0],
             )
             .map_err(db(OPERATION))?;
-        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()
-            .map_err(db(OPERATION))
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).transpose().map_err(db(OPERATION))
     }
 
     fn groups(&self) -> Result<Vec<(String, u64)>, StoreError> {
@@ -1366,8 +1366,10 @@ impl Store for PostgresStore {
     fn finding_counts(
         &self,
         hosts: &[HostId],
-    ) -> Result<std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>, StoreError>
-    {
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    > {
         const OPERATION: &str = "count findings";
         let ids: Vec<i64> = hosts.iter().map(|host| host.0).collect();
         let rows = self
@@ -1379,8 +1381,10 @@ impl Store for PostgresStore {
                 &[&ids, &work::NO_SEVERITY],
             )
             .map_err(db(OPERATION))?;
-        let mut counts: std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>> =
-            Default::default();
+        let mut counts: std::collections::BTreeMap<
+            HostId,
+            std::collections::BTreeMap<String, u64>,
+        > = Default::default();
         for row in rows {
             let host: i64 = row.try_get(0).map_err(db(OPERATION))?;
             let n: i64 = row.try_get(2).map_err(db(OPERATION))?;
@@ -1555,8 +1559,11 @@ impl Store for PostgresStore {
             }
         }
         if !resolve.is_empty() {
-            tx.execute("UPDATE findings SET resolved_at = $2 WHERE id = ANY ($1)", &[&resolve, &at])
-                .map_err(db(OPERATION))?;
+            tx.execute(
+                "UPDATE findings SET resolved_at = $2 WHERE id = ANY ($1)",
+                &[&resolve, &at],
+            )
+            .map_err(db(OPERATION))?;
         }
         if !update.ids.is_empty() {
             tx.execute(
@@ -1567,7 +1574,13 @@ impl Store for PostgresStore {
                  FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])
                       AS u (id, v, al, s, sc)
                  WHERE f.id = u.id",
-                &[&update.ids, &update.versions, &update.aliases, &update.severities, &update.scores],
+                &[
+                    &update.ids,
+                    &update.versions,
+                    &update.aliases,
+                    &update.severities,
+                    &update.scores,
+                ],
             )
             .map_err(db(OPERATION))?;
         }

@@ -20,9 +20,9 @@ use crate::security;
 use crate::work;
 use crate::{
     as_set, check_report, AdvisoryFingerprint, Backend, Change, ChangeKind, Event, EventKind,
-    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo,
-    HostRecord, InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store,
-    StoreError, TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
+    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store, StoreError,
+    TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Sqlite;
@@ -666,9 +666,7 @@ fn name_counts(
     table: &str,
 ) -> Result<Vec<(String, u64)>, StoreError> {
     let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name"
-        ))
+        .prepare_cached(&format!("SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name"))
         .map_err(db(operation))?;
     let rows = statement
         .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
@@ -1421,8 +1419,10 @@ impl Store for SqliteStore {
     fn finding_counts(
         &self,
         hosts: &[HostId],
-    ) -> Result<std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>, StoreError>
-    {
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    > {
         const OPERATION: &str = "count findings";
         let ids: Vec<i64> = hosts.iter().map(|host| host.0).collect();
         let connection = self.connection();
@@ -1438,8 +1438,10 @@ impl Store for SqliteStore {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
             })
             .map_err(db(OPERATION))?;
-        let mut counts: std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>> =
-            Default::default();
+        let mut counts: std::collections::BTreeMap<
+            HostId,
+            std::collections::BTreeMap<String, u64>,
+        > = Default::default();
         for row in rows {
             let (host, severity, n) = row.map_err(db(OPERATION))?;
             counts.entry(HostId(host)).or_default().insert(severity, u64::try_from(n).unwrap_or(0));
@@ -1554,8 +1556,9 @@ impl Store for SqliteStore {
                          FROM findings WHERE host_id = ?1 AND resolved_at IS NULL",
                     )
                     .map_err(db(OPERATION))?;
-                let rows =
-                    statement.query_map([part.host.0], read_stored_finding).map_err(db(OPERATION))?;
+                let rows = statement
+                    .query_map([part.host.0], read_stored_finding)
+                    .map_err(db(OPERATION))?;
                 let mut open = Vec::new();
                 for row in rows {
                     let (id, row) = row.map_err(db(OPERATION))?;
