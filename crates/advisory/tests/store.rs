@@ -249,3 +249,23 @@ fn concurrent_updates_never_drop_each_others_feeds() {
     });
     assert_eq!(Index::open(dir.path()).unwrap().status().unwrap().feeds.len(), feeds.len());
 }
+
+#[test]
+fn all_records_are_every_feeds_records_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = import(dir.path(), &all_fixture_feeds());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let index = Index::open(dir.path()).unwrap();
+    let all = index.all_records().unwrap();
+    assert_eq!(all.len() as u64, index.summary().unwrap().1);
+    assert!(all.windows(2).all(|w| w[0].id <= w[1].id), "sorted by id");
+    for id in ["GHSA-2gwj-7jmv-h26r", "NSWG-ECO-410", "RUSTSEC-2022-0057", "DSA-5678-1"] {
+        let by_id: Vec<_> = index.by_id(id).unwrap().into_iter().filter(|r| r.id == id).collect();
+        let in_all: Vec<_> = all.iter().filter(|r| r.id == id).cloned().collect();
+        assert_eq!(in_all, by_id, "{id}");
+    }
+    assert!(all.iter().any(|r| r.id == "NSWG-ECO-410"));
+    let empty = tempfile::tempdir().unwrap();
+    import(empty.path(), &[]);
+    assert_eq!(Index::open(empty.path()).unwrap().all_records().unwrap(), []);
+}

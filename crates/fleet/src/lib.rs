@@ -1,6 +1,8 @@
 //! Re-matching without rescans: recomputes the findings of the inventories a fleet store holds
-//! when advisories change, and records them ([`Store::apply_findings`]: open findings,
-//! resolutions and the event feed) — no agent needs to report again.
+//! when advisories change, and records them ([`Store::apply_findings_scoped`] and
+//! [`Store::apply_findings`]: open findings, resolutions and the event feed) — no agent needs
+//! to report again. [`sync_advisories`] tells which advisories an index update changed (by
+//! fingerprint) and re-matches only the packages they name.
 //!
 //! Orchestration over two seams only: [`ward_store::Store`] (inventories, the package → hosts
 //! reverse index, findings) and [`ward_match::Advisories`] (what affects a package). Matching
@@ -12,10 +14,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
 use ward_advisory::model::Record;
 use ward_inventory::{Location, Package, Source};
 use ward_match::{Advisories, Options, Scan};
-use ward_store::{FindingRow, HostFilter, HostId, PackageRow, Page, Store, StoreError};
+use ward_store::{
+    AdvisoryFingerprint, FindingRow, HostFilter, HostId, PackageRow, Page, ScopedFindings, Store,
+    StoreError,
+};
 use ward_version::Ecosystem;
 
 /// How many hosts [`rematch_all`] reads per page.
@@ -56,11 +62,15 @@ pub enum FleetError {
     Store(#[from] StoreError),
 }
 
-/// Re-matches every host whose current inventory holds one of these `(ecosystem, name)` keys —
-/// by package name ([`Store::hosts_with_package`]) or by source package
-/// ([`Store::hosts_with_source`], since OS advisories name source packages) — each host's whole
-/// current inventory, and applies the findings at `now`. Used after the advisories for these
-/// packages changed (see [`keys_of`]). `today` is for ignore-rule expiry.
+/// Re-matches the packages of current inventories named by these `(ecosystem, name)` keys — by
+/// package name or by source package (OS advisories name source packages) — and only those:
+/// one [`Store::packages_for_keys`] read, a scan of each host's selected packages, and one
+/// [`Store::apply_findings_scoped`] whose scope per host is the packages matched, so findings
+/// of other packages are untouched. Used after the advisories for these packages changed (see
+/// [`keys_of`], [`sync_advisories`]). `today` is for ignore-rule expiry.
+///
+/// **Invariant:** an incomplete result resolves nothing — a host whose scan reported an error
+/// is left out of the apply (its findings stay as they were) and named in the report's errors.
 pub fn rematch_packages(
     store: &dyn Store,
     advisories: &impl Advisories,
@@ -68,22 +78,33 @@ pub fn rematch_packages(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RematchReport, FleetError> {
-    let mut hosts = BTreeSet::new();
-    for (ecosystem, name) in keys {
-        hosts.extend(store.hosts_with_package(ecosystem, name)?.into_iter().map(|(host, _)| host));
-        hosts.extend(store.hosts_with_source(ecosystem, name)?.into_iter().map(|(host, ..)| host));
+    let mut by_host: BTreeMap<HostId, Vec<PackageRow>> = BTreeMap::new();
+    for (host, row) in store.packages_for_keys(keys)? {
+        by_host.entry(host).or_default().push(row);
     }
-    let mut report = RematchReport::default();
-    for host in hosts {
-        report.add(rematch_host(store, advisories, host, today, now)?);
+    let mut report = RematchReport { hosts: by_host.len(), ..RematchReport::default() };
+    let mut parts = Vec::with_capacity(by_host.len());
+    for (host, rows) in &by_host {
+        let matched = match_host(advisories, *host, rows, today, &mut report);
+        if let Some(scan) = matched.scan {
+            parts.push(ScopedFindings {
+                host: *host,
+                scope: matched.scope,
+                current: finding_rows(&scan),
+            });
+        }
     }
+    let diff = store.apply_findings_scoped(now, &parts)?;
+    report.new = diff.new;
+    report.resolved = diff.resolved;
     tracing::info!(
         keys = keys.len(),
         hosts = report.hosts,
+        packages = report.packages,
         new = report.new,
         resolved = report.resolved,
         errors = report.errors.len(),
-        "re-matched hosts for changed advisories"
+        "re-matched the packages of changed advisories"
     );
     Ok(report)
 }
@@ -146,14 +167,41 @@ fn rematch_host(
 ) -> Result<RematchReport, FleetError> {
     let rows = store.current_packages(host)?;
     let mut report = RematchReport { hosts: 1, ..RematchReport::default() };
-    let (packages, unknown) = packages_of(host, &rows);
+    let Some(scan) = match_host(advisories, host, &rows, today, &mut report).scan else {
+        return Ok(report);
+    };
+    let diff = store.apply_findings(host, now, &finding_rows(&scan))?;
+    report.new = diff.new;
+    report.resolved = diff.resolved;
+    Ok(report)
+}
+
+/// What matching some of one host's packages gave.
+struct HostMatch {
+    /// `None` when the scan reported an error: nothing may be applied.
+    scan: Option<Scan>,
+    /// The `(ecosystem, package)` pairs matched, spelled as the findings spell them.
+    scope: Vec<(String, String)>,
+}
+
+/// Matches `rows` of `host`, counting the packages and recording problems in `report`.
+fn match_host(
+    advisories: &impl Advisories,
+    host: HostId,
+    rows: &[PackageRow],
+    today: NaiveDate,
+    report: &mut RematchReport,
+) -> HostMatch {
+    let (packages, unknown) = packages_of(host, rows);
     for (ecosystem, count) in unknown {
         report.errors.push(format!(
             "host {host}: {count} package(s) in ecosystem {ecosystem:?}, which ward does not \
              know, were not matched"
         ));
     }
-    report.packages = packages.len();
+    report.packages += packages.len();
+    let scope: BTreeSet<(String, String)> =
+        packages.iter().map(|p| (p.ecosystem.to_string(), p.name.clone())).collect();
     let options = Options { today, host: None, rules: Vec::new() };
     let scan = ward_match::scan(&packages, advisories, &options);
     if !scan.errors.is_empty() {
@@ -167,17 +215,121 @@ fn rematch_host(
                 error.message
             ));
         }
-        return Ok(report);
+        return HostMatch { scan: None, scope: Vec::new() };
     }
-    let diff = store.apply_findings(host, now, &finding_rows(&scan))?;
-    report.new = diff.new;
-    report.resolved = diff.resolved;
+    HostMatch { scan: Some(scan), scope: scope.into_iter().collect() }
+}
+
+/// What [`sync_advisories`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Advisory ids in the index now.
+    pub records: usize,
+    /// Ids whose content changed since the last sync.
+    pub changed: usize,
+    /// Ids new since the last sync.
+    pub added: usize,
+    /// Ids gone since the last sync.
+    pub removed: usize,
+    /// The re-match of the keys those name (all hosts on a first sync).
+    pub rematch: RematchReport,
+}
+
+/// Brings the store's findings up to date with an advisory index whose records are `records`
+/// (every record, e.g. `Index::all_records`) and which `advisories` answers from.
+///
+/// Each advisory id gets a fingerprint (SHA-256 of its records' serde JSON) and is compared
+/// with [`Store::advisory_fingerprints`]: the keys named by changed, added and removed ids (a
+/// changed one's old and new keys, a removed one's stored keys) are re-matched with
+/// [`rematch_packages`]; then the fingerprints are saved. A first sync (no fingerprint stored)
+/// re-matches every host ([`rematch_all`]) instead. Nothing changed: no re-match.
+///
+/// Hosts named in the re-match's errors keep their previous findings for those packages
+/// until a later re-match of them ([`rematch_all`], or a change to the same advisories).
+pub fn sync_advisories(
+    store: &dyn Store,
+    records: &[Record],
+    advisories: &impl Advisories,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, FleetError> {
+    let stored: BTreeMap<String, AdvisoryFingerprint> =
+        store.advisory_fingerprints()?.into_iter().map(|print| (print.id.clone(), print)).collect();
+    let current = fingerprints(records);
+    let mut report = SyncReport { records: current.len(), ..SyncReport::default() };
+    let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut upsert = Vec::new();
+    for (id, print) in &current {
+        match stored.get(id) {
+            Some(old) if old.fingerprint == print.fingerprint => continue,
+            Some(old) => {
+                report.changed += 1;
+                keys.extend(old.keys.iter().cloned());
+            }
+            None => report.added += 1,
+        }
+        keys.extend(print.keys.iter().cloned());
+        upsert.push(print.clone());
+    }
+    let mut delete = Vec::new();
+    for (id, old) in &stored {
+        if !current.contains_key(id) {
+            report.removed += 1;
+            keys.extend(old.keys.iter().cloned());
+            delete.push(id.clone());
+        }
+    }
+    if stored.is_empty() && !current.is_empty() {
+        report.rematch = rematch_all(store, advisories, today, now)?;
+    } else if !keys.is_empty() {
+        let keys: Vec<(String, String)> = keys.into_iter().collect();
+        report.rematch = rematch_packages(store, advisories, &keys, today, now)?;
+    }
+    if !upsert.is_empty() || !delete.is_empty() {
+        store.save_advisory_fingerprints(&upsert, &delete)?;
+    }
+    tracing::info!(
+        records = report.records,
+        changed = report.changed,
+        added = report.added,
+        removed = report.removed,
+        hosts = report.rematch.hosts,
+        "synced advisories"
+    );
     Ok(report)
 }
 
+/// One fingerprint per advisory id: SHA-256 (hex) of the serde JSON of its records (in the
+/// order given; one id can come from two feeds), and the keys they name ([`keys_of`]).
+pub fn fingerprints(records: &[Record]) -> BTreeMap<String, AdvisoryFingerprint> {
+    let mut by_id: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    for record in records {
+        by_id.entry(record.id.as_str()).or_default().push(record);
+    }
+    by_id
+        .into_iter()
+        .map(|(id, records)| {
+            let mut hasher = Sha256::new();
+            for record in &records {
+                // Serializing a parsed record cannot fail (string keys, no non-finite floats
+                // survive parsing); an empty hash input would still fingerprint it stably.
+                hasher.update(serde_json::to_vec(record).unwrap_or_default());
+                hasher.update(b"\n");
+            }
+            let owned: Vec<Record> = records.into_iter().cloned().collect();
+            let print = AdvisoryFingerprint {
+                id: id.to_owned(),
+                fingerprint: format!("{:x}", hasher.finalize()),
+                keys: keys_of(&owned),
+            };
+            (id.to_owned(), print)
+        })
+        .collect()
+}
+
 /// The matcher's packages for a stored inventory, and per unknown ecosystem how many packages
-/// were left out. An OS package's source version is taken to be its own version: the store
-/// keeps only the source's name (what ward-inventory also assumes when a database names no
+/// were left out. An OS package's source version is the stored `source_version`, or its own
+/// version when there is none (what ward-inventory also assumes when a database names no
 /// source version).
 pub fn packages_of(host: HostId, rows: &[PackageRow]) -> (Vec<Package>, BTreeMap<String, usize>) {
     let mut packages = Vec::with_capacity(rows.len());
@@ -190,10 +342,10 @@ pub fn packages_of(host: HostId, rows: &[PackageRow]) -> (Vec<Package>, BTreeMap
         let location = Location { path: format!("store:host/{host}"), line: None };
         let mut package = Package::new(ecosystem.kind(), &row.name, &row.version, location);
         package.ecosystem = ecosystem;
-        package.source = row
-            .source
-            .as_ref()
-            .map(|name| Source { name: name.clone(), version: row.version.clone() });
+        package.source = row.source.as_ref().map(|name| Source {
+            name: name.clone(),
+            version: row.source_version.clone().unwrap_or_else(|| row.version.clone()),
+        });
         packages.push(package);
     }
     (packages, unknown)
@@ -230,6 +382,7 @@ mod tests {
             name: name.into(),
             version: version.into(),
             source: source.map(Into::into),
+            source_version: None,
         }
     }
 
@@ -238,11 +391,19 @@ mod tests {
         let rows = [
             row("Debian:12", "libssl3", "3.0.11-1", Some("openssl")),
             row("crates.io", "base64", "0.5.1", None),
+            PackageRow {
+                source_version: Some("2.36-9".into()),
+                ..row("Debian:12", "libc6", "2.36-9+b1", Some("glibc"))
+            },
             row("Plan9", "rc", "1", None),
             row("Plan9", "acme", "1", None),
         ];
-        let (packages, unknown) = packages_of(HostId(7), &rows);
-        assert_eq!(packages.len(), 2);
+        let (mut packages, unknown) = packages_of(HostId(7), &rows);
+        assert_eq!(packages.len(), 3);
+        assert_eq!(
+            packages.remove(2).source,
+            Some(Source { name: "glibc".into(), version: "2.36-9".into() })
+        );
         assert_eq!(packages[0].ecosystem.to_string(), "Debian:12");
         assert_eq!(packages[0].ecosystem.release(), Some("12"));
         assert_eq!(

@@ -6,38 +6,25 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use ward_advisory::model::Record;
-use ward_fleet::{keys_of, rematch_all, rematch_packages, RematchReport};
+use ward_fleet::{keys_of, rematch_all, rematch_packages, sync_advisories, RematchReport};
 use ward_inventory::Format;
 use ward_match::{Advisories, Epss, Kev};
 use ward_store::{
     Event, EventKind, FindingFilter, FindingPage, HostId, HostInfo, OpenFinding, PackageRow, Store,
 };
+use ward_testdata::postgres::FreshSchema;
 use ward_version::Ecosystem;
 
 // ---- test databases (the ward-store suite's pattern) --------------------------------------
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn postgres_base_url() -> String {
-    std::env::var("WARD_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
-}
-
-fn admin_client() -> ::postgres::Client {
-    let url = postgres_base_url();
-    ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap_or_else(|error| {
-        panic!("PostgreSQL at {url} (WARD_TEST_POSTGRES) is not reachable: {error}")
-    })
-}
-
 enum TestDb {
     Sqlite { _dir: tempfile::TempDir, store: Box<dyn Store> },
-    Postgres { schema: String, store: Box<dyn Store> },
+    // The store is dropped (its connection closed) before the schema.
+    Postgres { store: Box<dyn Store>, _schema: FreshSchema },
 }
 
 impl TestDb {
@@ -49,37 +36,14 @@ impl TestDb {
     }
 
     fn postgres() -> TestDb {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-        let schema = format!(
-            "ward_f_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        admin_client().batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-        let base = postgres_base_url();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let store = ward_store::open(&format!("{base}{separator}options=-csearch_path%3D{schema}"))
-            .unwrap();
-        TestDb::Postgres { schema, store }
+        let schema = ward_testdata::postgres::fresh_schema("ward_f");
+        let store = ward_store::open(schema.url()).unwrap();
+        TestDb::Postgres { store, _schema: schema }
     }
 
     fn store(&self) -> &dyn Store {
         match self {
             TestDb::Sqlite { store, .. } | TestDb::Postgres { store, .. } => store.as_ref(),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { schema, .. } = self {
-            if let Ok(mut client) =
-                ::postgres::Client::connect(&postgres_base_url(), ::postgres::NoTls)
-            {
-                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
         }
     }
 }
@@ -102,6 +66,9 @@ both! {
     os_advisory_finds_hosts_by_source_package,
     rematch_all_gives_the_same_state_as_every_key,
     failing_advisory_source_leaves_findings_open,
+    finding_outside_the_changed_keys_is_untouched,
+    failing_lookup_leaves_a_keyed_hosts_findings_open,
+    sync_advisories_rematches_what_changed,
 }
 
 // ---- advisories in memory ------------------------------------------------------------------
@@ -120,6 +87,16 @@ impl Memory {
             self.records.retain(|r| r.id != record.id);
             self.records.push(Arc::new(record.clone()));
         }
+    }
+
+    /// Removes the record with this id (gone from the index).
+    fn remove(&mut self, id: &str) {
+        self.records.retain(|r| r.id != id);
+    }
+
+    /// Every record, as `Index::all_records` gives them.
+    fn all(&self) -> Vec<Record> {
+        self.records.iter().map(|r| (**r).clone()).collect()
     }
 }
 
@@ -194,11 +171,18 @@ fn inventory(format: Format, relative: &str, release: Option<&str>) -> Vec<Packa
             Some(release) => Ecosystem::with_release(package.ecosystem.kind(), release),
             None => package.ecosystem.clone(),
         };
+        // The source's version only when it differs (a binNMU), as the agent reports it.
+        let source_version = package
+            .source
+            .as_ref()
+            .map(|s| s.version.clone())
+            .filter(|version| *version != package.version);
         let row = PackageRow {
             ecosystem: ecosystem.to_string(),
             name: package.name,
             version: package.version,
             source: package.source.map(|s| s.name),
+            source_version,
         };
         rows.insert((row.ecosystem.clone(), row.name.clone()), row);
     }
@@ -255,7 +239,6 @@ fn new_advisory_opens_one_finding_then_the_fix_resolves_it(
     let db = make();
     let store = db.store();
     let (a, b) = two_hosts(store);
-    let packages_a = store.current_packages(a).unwrap().len();
     let mut advisories = Memory::default();
 
     // Nothing known yet: a full re-match finds nothing and writes no event.
@@ -268,7 +251,8 @@ fn new_advisory_opens_one_finding_then_the_fix_resolves_it(
     advisories.update(&new);
     assert_eq!(keys_of(&new), [("crates.io".to_owned(), "base64".to_owned())]);
     let got = rematch_packages(store, &advisories, &keys_of(&new), today(), t(3)).unwrap();
-    assert_eq!(got, report(1, 1, 0, packages_a));
+    // Only base64 is matched: one package.
+    assert_eq!(got, report(1, 1, 0, 1));
     let events = events_after(store, None);
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
@@ -288,14 +272,14 @@ fn new_advisory_opens_one_finding_then_the_fix_resolves_it(
 
     // Matching again changes nothing.
     let again = rematch_packages(store, &advisories, &keys_of(&new), today(), t(4)).unwrap();
-    assert_eq!(again, report(1, 0, 0, packages_a));
+    assert_eq!(again, report(1, 0, 0, 1));
     assert_eq!(events_after(store, Some(event.id)), []);
 
     // The advisory is corrected: fixed in 0.5.0, so 0.5.1 is not affected.
     let fixed = [osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.0", false)];
     advisories.update(&fixed);
     let got = rematch_packages(store, &advisories, &keys_of(&fixed), today(), t(5)).unwrap();
-    assert_eq!(got, report(1, 0, 1, packages_a));
+    assert_eq!(got, report(1, 0, 1, 1));
     let later = events_after(store, Some(event.id));
     assert_eq!(later.len(), 1, "{later:?}");
     assert_eq!(
@@ -367,7 +351,10 @@ fn rematch_all_gives_the_same_state_as_every_key(
     let by_all = make_other();
     two_hosts(by_all.store());
     let all = rematch_all(by_all.store(), &advisories, today(), t(3)).unwrap();
-    assert_eq!(all, got);
+    // The same hosts and findings; rematch_all matches every package, the keyed one only
+    // base64, libc6 (by its source glibc) and bytes.
+    assert_eq!((all.hosts, all.new, all.resolved, &all.errors), (2, 3, 0, &got.errors));
+    assert_eq!(got.packages, 3);
     let state = |store: &dyn Store| -> Vec<(String, ward_store::FindingRow, DateTime<Utc>)> {
         open(store)
             .into_iter()
@@ -408,4 +395,123 @@ fn failing_advisory_source_leaves_findings_open(make: &dyn Fn() -> TestDb, _: &d
     assert_eq!((got.new, got.resolved, got.errors.len()), (0, 1, 0), "{got:?}");
     assert_eq!(open(store), []);
     assert!(events_after(store, None).iter().all(|e| e.host != b));
+}
+
+/// A keyed re-match matches only the packages the keys name: a finding of another package
+/// stays as it was, even if the advisories no longer say so (only a re-match of its key, or a
+/// full one, would change it).
+fn finding_outside_the_changed_keys_is_untouched(
+    make: &dyn Fn() -> TestDb,
+    _: &dyn Fn() -> TestDb,
+) {
+    let db = make();
+    let store = db.store();
+    let (a, _) = two_hosts(store);
+    let base64 = [osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.2", false)];
+    let dsa = [osv("DSA-5514-1", "Debian:11", "glibc", "2.31-13+deb11u6", false)];
+    let mut advisories = Memory::default();
+    advisories.update(&base64);
+    advisories.update(&dsa);
+    let all = rematch_all(store, &advisories, today(), t(2)).unwrap();
+    assert_eq!((all.new, all.resolved), (2, 0), "{all:?}");
+    let before = open(store);
+    let last_event = events_after(store, None).last().map(|e| e.id);
+    // The DSA disappears from the advisories, but only base64's key is re-matched.
+    advisories.remove("DSA-5514-1");
+    let got = rematch_packages(store, &advisories, &keys_of(&base64), today(), t(3)).unwrap();
+    assert_eq!(got, report(1, 0, 0, 1));
+    assert_eq!(open(store), before);
+    assert_eq!(events_after(store, last_event), []);
+    // Re-matching glibc's key resolves it.
+    let got = rematch_packages(store, &advisories, &keys_of(&dsa), today(), t(4)).unwrap();
+    assert_eq!((got.hosts, got.packages, got.new, got.resolved), (1, 1, 0, 1), "{got:?}");
+    let left: Vec<(HostId, String)> =
+        open(store).into_iter().map(|f| (f.host, f.row.advisory)).collect();
+    assert_eq!(left, [(a, "RUSTSEC-2017-0004".to_owned())]);
+}
+
+/// The incomplete-result invariant holds for keyed re-matches too: a host whose lookup failed
+/// is left out and named; the other hosts' results are applied.
+fn failing_lookup_leaves_a_keyed_hosts_findings_open(
+    make: &dyn Fn() -> TestDb,
+    _: &dyn Fn() -> TestDb,
+) {
+    let db = make();
+    let store = db.store();
+    let (a, b) = two_hosts(store);
+    let records = [
+        osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.2", false),
+        osv("RUSTSEC-2099-0001", "crates.io", "bytes", "1.13.0", false),
+    ];
+    let mut advisories = Memory::default();
+    advisories.update(&records);
+    rematch_all(store, &advisories, today(), t(2)).unwrap();
+    assert_eq!(open(store).len(), 2);
+    // Both withdrawn; host A's base64 lookup fails, host B's bytes lookup works.
+    advisories.update(&[
+        osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.2", true),
+        osv("RUSTSEC-2099-0001", "crates.io", "bytes", "1.13.0", true),
+    ]);
+    advisories.failing = Some("base64".into());
+    let got = rematch_packages(store, &advisories, &keys_of(&records), today(), t(3)).unwrap();
+    assert_eq!((got.hosts, got.new, got.resolved), (2, 0, 1), "{got:?}");
+    assert_eq!(got.errors.len(), 1, "{got:?}");
+    assert!(got.errors[0].starts_with(&format!("host {a}: crates.io/base64 0.5.1")), "{got:?}");
+    let left: Vec<HostId> = open(store).into_iter().map(|f| f.host).collect();
+    assert_eq!(left, [a]);
+    assert!(events_after(store, None).iter().any(|e| e.host == b));
+}
+
+fn sync_advisories_rematches_what_changed(make: &dyn Fn() -> TestDb, _: &dyn Fn() -> TestDb) {
+    let db = make();
+    let store = db.store();
+    let (a, b) = two_hosts(store);
+    let mut advisories = Memory::default();
+    advisories.update(&[
+        osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.2", false),
+        osv("DSA-5514-1", "Debian:11", "glibc", "2.31-13+deb11u6", false),
+        osv("RUSTSEC-2099-0002", "crates.io", "no-such-crate", "1.0.0", false),
+    ]);
+    // First sync: every host is re-matched.
+    let first = sync_advisories(store, &advisories.all(), &advisories, today(), t(2)).unwrap();
+    assert_eq!((first.records, first.added, first.changed, first.removed), (3, 3, 0, 0));
+    assert_eq!((first.rematch.hosts, first.rematch.new, first.rematch.resolved), (2, 2, 0));
+    let total = store.current_packages(a).unwrap().len() + store.current_packages(b).unwrap().len();
+    assert_eq!(first.rematch.packages, total, "rematch_all matches every package");
+    let prints = store.advisory_fingerprints().unwrap();
+    let ids: Vec<&str> = prints.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["DSA-5514-1", "RUSTSEC-2017-0004", "RUSTSEC-2099-0002"]);
+    assert_eq!(prints[0].keys, [("Debian:11".to_owned(), "glibc".to_owned())]);
+    assert_eq!(prints[0].fingerprint.len(), 64);
+
+    // Nothing changed: no re-match, nothing written.
+    let same = sync_advisories(store, &advisories.all(), &advisories, today(), t(3)).unwrap();
+    assert_eq!((same.records, same.added, same.changed, same.removed), (3, 0, 0, 0));
+    assert_eq!(same.rematch, RematchReport::default());
+    assert_eq!(store.advisory_fingerprints().unwrap(), prints);
+
+    // One new advisory, for bytes (host B only): exactly that key is re-matched.
+    advisories.update(&[osv("RUSTSEC-2099-0001", "crates.io", "bytes", "1.13.0", false)]);
+    let added = sync_advisories(store, &advisories.all(), &advisories, today(), t(4)).unwrap();
+    assert_eq!((added.records, added.added, added.changed, added.removed), (4, 1, 0, 0));
+    assert_eq!(added.rematch, report(1, 1, 0, 1));
+    let new_event = events_after(store, None).pop().unwrap();
+    assert_eq!((new_event.host, new_event.package.as_str()), (b, "bytes"));
+
+    // A removed advisory: its stored keys are re-matched and its finding resolved.
+    advisories.remove("DSA-5514-1");
+    let removed = sync_advisories(store, &advisories.all(), &advisories, today(), t(5)).unwrap();
+    assert_eq!((removed.records, removed.added, removed.changed, removed.removed), (3, 0, 0, 1));
+    assert_eq!(removed.rematch, report(1, 0, 1, 1));
+    assert!(open(store).iter().all(|f| f.row.advisory != "DSA-5514-1"));
+    assert_eq!(store.advisory_fingerprints().unwrap().len(), 3);
+
+    // A changed advisory (base64 fixed earlier: 0.5.1 no longer affected).
+    advisories.update(&[osv("RUSTSEC-2017-0004", "crates.io", "base64", "0.5.0", false)]);
+    let changed = sync_advisories(store, &advisories.all(), &advisories, today(), t(6)).unwrap();
+    assert_eq!((changed.records, changed.added, changed.changed, changed.removed), (3, 0, 1, 0));
+    assert_eq!(changed.rematch, report(1, 0, 1, 1));
+    let left: Vec<(HostId, String)> =
+        open(store).into_iter().map(|f| (f.host, f.row.advisory)).collect();
+    assert_eq!(left, [(b, "RUSTSEC-2099-0001".to_owned())]);
 }

@@ -14,6 +14,16 @@ pub(crate) struct PendingChange {
     pub from: Option<String>,
     pub to: Option<String>,
     pub source: Option<String>,
+    /// The source's version after the change, when it differs from `to`.
+    pub source_version: Option<String>,
+}
+
+/// A stored change and the source version the history also keeps (not part of [`Change`]):
+/// what [`replay`] needs to rebuild a [`PackageRow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Recorded {
+    pub change: Change,
+    pub source_version: Option<String>,
 }
 
 impl PendingChange {
@@ -78,6 +88,7 @@ pub(crate) fn delta(current: &[PackageRow], next: &[PackageRow]) -> InventoryDel
                     from: None,
                     to: Some(new.version.clone()),
                     source: new.source.clone(),
+                    source_version: new.source_version.clone(),
                 });
                 delta.upserts.push((*new).clone());
             }
@@ -89,10 +100,15 @@ pub(crate) fn delta(current: &[PackageRow], next: &[PackageRow]) -> InventoryDel
                     from: Some(old.version.clone()),
                     to: None,
                     source: None,
+                    source_version: None,
                 });
                 delta.removals.push((ecosystem, name));
             }
-            (Some(old), Some(new)) if old.version != new.version || old.source != new.source => {
+            (Some(old), Some(new))
+                if old.version != new.version
+                    || old.source != new.source
+                    || old.source_version != new.source_version =>
+            {
                 delta.changes.push(PendingChange {
                     kind: ChangeKind::Changed,
                     ecosystem,
@@ -100,6 +116,7 @@ pub(crate) fn delta(current: &[PackageRow], next: &[PackageRow]) -> InventoryDel
                     from: Some(old.version.clone()),
                     to: Some(new.version.clone()),
                     source: new.source.clone(),
+                    source_version: new.source_version.clone(),
                 });
                 delta.upserts.push((*new).clone());
             }
@@ -110,9 +127,9 @@ pub(crate) fn delta(current: &[PackageRow], next: &[PackageRow]) -> InventoryDel
 }
 
 /// The inventory after applying `history` (oldest first) to an empty one. Sorted.
-pub(crate) fn replay<'a>(history: impl IntoIterator<Item = &'a Change>) -> Vec<PackageRow> {
+pub(crate) fn replay<'a>(history: impl IntoIterator<Item = &'a Recorded>) -> Vec<PackageRow> {
     let mut inventory: BTreeMap<(&str, &str), PackageRow> = BTreeMap::new();
-    for change in history {
+    for Recorded { change, source_version } in history {
         let key = (change.ecosystem.as_str(), change.name.as_str());
         match (change.kind, &change.to) {
             (ChangeKind::Removed, _) | (_, None) => {
@@ -126,6 +143,7 @@ pub(crate) fn replay<'a>(history: impl IntoIterator<Item = &'a Change>) -> Vec<P
                         name: change.name.clone(),
                         version: version.clone(),
                         source: change.source.clone(),
+                        source_version: source_version.clone(),
                     },
                 );
             }
@@ -146,6 +164,7 @@ mod tests {
             name: name.into(),
             version: version.into(),
             source: None,
+            source_version: None,
         }
     }
 
@@ -156,26 +175,32 @@ mod tests {
         assert_eq!(got, expect);
         // Replaying the changes on top of `current` gives `next`.
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let mut history: Vec<Change> = current
+        let mut history: Vec<Recorded> = current
             .iter()
-            .map(|p| Change {
-                at,
-                kind: ChangeKind::Added,
-                ecosystem: p.ecosystem.clone(),
-                name: p.name.clone(),
-                from: None,
-                to: Some(p.version.clone()),
-                source: p.source.clone(),
+            .map(|p| Recorded {
+                change: Change {
+                    at,
+                    kind: ChangeKind::Added,
+                    ecosystem: p.ecosystem.clone(),
+                    name: p.name.clone(),
+                    from: None,
+                    to: Some(p.version.clone()),
+                    source: p.source.clone(),
+                },
+                source_version: p.source_version.clone(),
             })
             .collect();
-        history.extend(delta.changes.into_iter().map(|c| Change {
-            at,
-            kind: c.kind,
-            ecosystem: c.ecosystem,
-            name: c.name,
-            from: c.from,
-            to: c.to,
-            source: c.source,
+        history.extend(delta.changes.into_iter().map(|c| Recorded {
+            change: Change {
+                at,
+                kind: c.kind,
+                ecosystem: c.ecosystem,
+                name: c.name,
+                from: c.from,
+                to: c.to,
+                source: c.source,
+            },
+            source_version: c.source_version,
         }));
         let mut sorted_next = next.to_vec();
         sorted_next.sort();
@@ -186,6 +211,8 @@ mod tests {
     fn delta_and_replay_agree() {
         use ChangeKind::*;
         let with_source = PackageRow { source: Some("openssl".into()), ..row("libssl3", "3.0.1") };
+        let binnmu =
+            PackageRow { source_version: Some("3.0.1".into()), ..row("libssl3", "3.0.1+b1") };
         check(&[], &[], &[]);
         check(&[], &[row("b", "1"), row("a", "1")], &[(Added, "a"), (Added, "b")]);
         check(&[row("a", "1")], &[], &[(Removed, "a")]);
@@ -194,6 +221,11 @@ mod tests {
         check(
             &[row("libssl3", "3.0.1")],
             std::slice::from_ref(&with_source),
+            &[(Changed, "libssl3")],
+        );
+        check(
+            &[row("libssl3", "3.0.1+b1")],
+            std::slice::from_ref(&binnmu),
             &[(Changed, "libssl3")],
         );
         check(

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Backend, FindingRow, FindingsDiff, StoreError};
+use std::collections::BTreeSet;
+
+use crate::{Backend, FindingRow, FindingsDiff, HostId, ScopedFindings, StoreError};
 
 /// A finding's identity on a host: `(advisory, ecosystem, package)`.
 pub(crate) type Identity<'a> = (&'a str, &'a str, &'a str);
@@ -57,6 +59,44 @@ pub(crate) fn check(backend: Backend, current: &[FindingRow]) -> Result<(), Stor
         }
     }
     Ok(())
+}
+
+/// One part of [`check_scoped`]'s result: the part and its scope as a set.
+pub(crate) type CheckedPart<'a> = (&'a ScopedFindings, BTreeSet<(&'a str, &'a str)>);
+
+/// The checks every backend makes before applying scoped findings: each part as
+/// [`check`], every row inside its part's scope, each host once. Returns the parts in host id
+/// order (the order hosts are locked in) with their scopes as sets.
+pub(crate) fn check_scoped(
+    backend: Backend,
+    parts: &[ScopedFindings],
+) -> Result<Vec<CheckedPart<'_>>, StoreError> {
+    const OPERATION: &str = "apply scoped findings";
+    let invalid =
+        |message: String| StoreError::InvalidInput { backend, operation: OPERATION, message };
+    let mut hosts: BTreeSet<HostId> = BTreeSet::new();
+    let mut checked = Vec::with_capacity(parts.len());
+    for part in parts {
+        if !hosts.insert(part.host) {
+            return Err(invalid(format!("host {} has two parts", part.host)));
+        }
+        check(backend, &part.current)?;
+        let scope: BTreeSet<(&str, &str)> =
+            part.scope.iter().map(|(e, p)| (e.as_str(), p.as_str())).collect();
+        if let Some(row) = part
+            .current
+            .iter()
+            .find(|row| !scope.contains(&(row.ecosystem.as_str(), row.package.as_str())))
+        {
+            return Err(invalid(format!(
+                "host {}: finding {} for {}/{} is outside the part's scope",
+                part.host, row.advisory, row.ecosystem, row.package
+            )));
+        }
+        checked.push((part, scope));
+    }
+    checked.sort_by_key(|(part, _)| part.host);
+    Ok(checked)
 }
 
 /// Compares the host's open findings (`(row id, row)`) with its `current` findings (without

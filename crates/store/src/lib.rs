@@ -15,6 +15,7 @@ mod location;
 mod postgres_store;
 mod security;
 mod sqlite_store;
+mod work;
 
 use std::fmt;
 
@@ -591,28 +592,33 @@ pub trait Store: Send + Sync + fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// The host's latest facts and when they were reported (`None` before the first).
+    /// The host's latest facts and when they were reported (`None` before the first, and for an
+    /// unknown host).
     fn host_facts(
         &self,
         host: HostId,
     ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError>;
 
     /// The idempotency key and time of the host's latest recorded inventory (`None` before the
-    /// first): an agent's compact diff names the report it is relative to.
+    /// first, and for an unknown host): an agent's compact diff names the report it is relative
+    /// to. Of reports at the same time, the one recorded last.
     fn last_report(&self, host: HostId) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
 
-    /// Every group with how many hosts are in it, by name.
+    /// Every group with how many hosts are in it, by name (byte order).
     fn groups(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
-    /// Every tag with how many hosts carry it, by name.
+    /// Every tag with how many hosts carry it, by name (byte order).
     fn tags(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
-    /// Per host (of `hosts`), how many open findings it has per severity level (a host without
-    /// any is absent).
+    /// Per host (of `hosts`), how many open findings it has per severity level, `unknown` for
+    /// findings without one (a host without any is absent).
     fn finding_counts(
         &self,
         hosts: &[HostId],
-    ) -> Result<std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>, StoreError>;
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    >;
 
     /// Open findings matching `filter` ordered by risk: score descending (no score last), then
     /// oldest `first_seen` first, then key; `offset` findings skipped, at most `limit`.

@@ -13,15 +13,16 @@ use ward_auth::role::Role;
 use ward_auth::scope::Scope;
 use ward_auth::token::StoredToken;
 
-use crate::diff::{self, InventoryDelta};
+use crate::diff::{self, InventoryDelta, Recorded};
 use crate::findings;
 use crate::location::mask_url;
 use crate::security;
+use crate::work;
 use crate::{
-    as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
-    FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
-    OpenFinding, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord, UserId, UserRecord,
-    SCHEMA_VERSION,
+    as_set, check_report, AdvisoryFingerprint, Backend, Change, ChangeKind, Event, EventKind,
+    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store, StoreError,
+    TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Postgres;
@@ -31,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_findings.sql")),
     (3, include_str!("../migrations/postgres/0003_security.sql")),
+    (4, include_str!("../migrations/postgres/0004_jobs.sql")),
 ];
 
 /// Serializes concurrent migrations of one database (`pg_advisory_xact_lock` key: "ward" + 1).
@@ -180,12 +182,25 @@ fn lock_host(
     operation: &'static str,
     host: HostId,
 ) -> Result<(), StoreError> {
-    let row = tx
-        .query_opt("SELECT id FROM hosts WHERE id = $1 FOR UPDATE", &[&host.0])
+    lock_hosts(tx, operation, &[host])
+}
+
+/// Locks the rows of `hosts` for the rest of the transaction, in id order (so two writers
+/// locking overlapping sets cannot deadlock), in one statement; an unknown host is an error.
+fn lock_hosts(
+    tx: &mut impl GenericClient,
+    operation: &'static str,
+    hosts: &[HostId],
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = hosts.iter().map(|host| host.0).collect();
+    let rows = tx
+        .query("SELECT id FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids])
         .map_err(db(operation))?;
-    match row {
-        Some(_) => Ok(()),
-        None => Err(StoreError::UnknownHost { backend: BACKEND, operation, host }),
+    let locked: std::collections::BTreeSet<i64> =
+        rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>().map_err(db(operation))?;
+    match hosts.iter().find(|host| !locked.contains(&host.0)) {
+        Some(&host) => Err(StoreError::UnknownHost { backend: BACKEND, operation, host }),
+        None => Ok(()),
     }
 }
 
@@ -233,7 +248,8 @@ fn current(
 ) -> Result<Vec<PackageRow>, StoreError> {
     let rows = client
         .query(
-            "SELECT ecosystem, name, version, source FROM packages WHERE host_id = $1",
+            "SELECT ecosystem, name, version, source, source_version FROM packages
+             WHERE host_id = $1",
             &[&host.0],
         )
         .map_err(db(operation))?;
@@ -245,6 +261,7 @@ fn current(
                 name: row.try_get(1)?,
                 version: row.try_get(2)?,
                 source: row.try_get(3)?,
+                source_version: row.try_get(4)?,
             })
         })
         .collect::<Result<Vec<_>, postgres::Error>>()
@@ -261,10 +278,11 @@ fn history(
     host: HostId,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-) -> Result<Vec<Change>, StoreError> {
+) -> Result<Vec<Recorded>, StoreError> {
     let rows = client
         .query(
-            "SELECT at, kind, ecosystem, name, from_version, to_version, source FROM changes
+            "SELECT at, kind, ecosystem, name, from_version, to_version, source, source_version
+             FROM changes
              WHERE host_id = $1
                AND ($2::timestamptz IS NULL OR at >= $2)
                AND ($3::timestamptz IS NULL OR at <= $3)
@@ -280,14 +298,17 @@ fn history(
                 operation,
                 message: format!("change kind {kind:?}"),
             })?;
-            Ok(Change {
-                at: row.try_get(0).map_err(db(operation))?,
-                kind,
-                ecosystem: row.try_get(2).map_err(db(operation))?,
-                name: row.try_get(3).map_err(db(operation))?,
-                from: row.try_get(4).map_err(db(operation))?,
-                to: row.try_get(5).map_err(db(operation))?,
-                source: row.try_get(6).map_err(db(operation))?,
+            Ok(Recorded {
+                change: Change {
+                    at: row.try_get(0).map_err(db(operation))?,
+                    kind,
+                    ecosystem: row.try_get(2).map_err(db(operation))?,
+                    name: row.try_get(3).map_err(db(operation))?,
+                    from: row.try_get(4).map_err(db(operation))?,
+                    to: row.try_get(5).map_err(db(operation))?,
+                    source: row.try_get(6).map_err(db(operation))?,
+                },
+                source_version: row.try_get(7).map_err(db(operation))?,
             })
         })
         .collect()
@@ -319,13 +340,17 @@ fn apply(
         let versions: Vec<&str> = delta.upserts.iter().map(|p| p.version.as_str()).collect();
         let sources: Vec<Option<&str>> =
             delta.upserts.iter().map(|p| p.source.as_deref()).collect();
+        let source_versions: Vec<Option<&str>> =
+            delta.upserts.iter().map(|p| p.source_version.as_deref()).collect();
         client
             .execute(
-                "INSERT INTO packages (host_id, ecosystem, name, version, source)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])
+                "INSERT INTO packages (host_id, ecosystem, name, version, source, source_version)
+                 SELECT $1, * FROM UNNEST(
+                     $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
                  ON CONFLICT (host_id, ecosystem, name)
-                 DO UPDATE SET version = EXCLUDED.version, source = EXCLUDED.source",
-                &[&host.0, &ecosystems, &names, &versions, &sources],
+                 DO UPDATE SET version = EXCLUDED.version, source = EXCLUDED.source,
+                               source_version = EXCLUDED.source_version",
+                &[&host.0, &ecosystems, &names, &versions, &sources, &source_versions],
             )
             .map_err(db(operation))?;
     }
@@ -337,13 +362,27 @@ fn apply(
         let tos: Vec<Option<&str>> = delta.changes.iter().map(|c| c.to.as_deref()).collect();
         let sources: Vec<Option<&str>> =
             delta.changes.iter().map(|c| c.source.as_deref()).collect();
+        let source_versions: Vec<Option<&str>> =
+            delta.changes.iter().map(|c| c.source_version.as_deref()).collect();
         client
             .execute(
                 "INSERT INTO changes
-                     (host_id, at, kind, ecosystem, name, from_version, to_version, source)
+                     (host_id, at, kind, ecosystem, name, from_version, to_version, source,
+                      source_version)
                  SELECT $1, $2, * FROM UNNEST(
-                     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])",
-                &[&host.0, &at, &kinds, &ecosystems, &names, &froms, &tos, &sources],
+                     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[])",
+                &[
+                    &host.0,
+                    &at,
+                    &kinds,
+                    &ecosystems,
+                    &names,
+                    &froms,
+                    &tos,
+                    &sources,
+                    &source_versions,
+                ],
             )
             .map_err(db(operation))?;
     }
@@ -351,6 +390,141 @@ fn apply(
 }
 
 const USER_COLUMNS: &str = "id, name, role, password_phc, created, disabled";
+
+/// The conditions of a [`FindingFilter`] on `findings`: `$1` host, `$2` advisory or alias,
+/// `$3` ecosystem, `$4` severities (empty = any), `$5` group.
+const FINDING_FILTER: &str = "($1::bigint IS NULL OR host_id = $1)
+    AND ($2::text IS NULL OR advisory = $2 OR $2 = ANY (aliases))
+    AND ($3::text IS NULL OR ecosystem = $3)
+    AND (cardinality($4::text[]) = 0 OR severity = ANY ($4))
+    AND ($5::text IS NULL OR EXISTS
+        (SELECT 1 FROM host_groups g WHERE g.host_id = findings.host_id AND g.name = $5))";
+
+/// Reads `host_id, advisory, aliases, ecosystem, package, version, severity, score,
+/// first_seen` rows.
+fn open_findings(
+    operation: &'static str,
+    rows: &[postgres::Row],
+) -> Result<Vec<OpenFinding>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(OpenFinding {
+                host: HostId(row.try_get(0)?),
+                row: FindingRow {
+                    advisory: row.try_get(1)?,
+                    aliases: row.try_get(2)?,
+                    ecosystem: row.try_get(3)?,
+                    package: row.try_get(4)?,
+                    version: row.try_get(5)?,
+                    severity: row.try_get(6)?,
+                    score: row.try_get(7)?,
+                },
+                first_seen: row.try_get(8)?,
+            })
+        })
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(db(operation))
+}
+
+/// Finding columns as arrays, for one multi-row statement (`ids` are finding ids for an
+/// update, host ids for an insert). Aliases travel joined: arrays of arrays must be
+/// rectangular.
+#[derive(Default)]
+struct FindingColumns<'a> {
+    ids: Vec<i64>,
+    advisories: Vec<&'a str>,
+    ecosystems: Vec<&'a str>,
+    packages: Vec<&'a str>,
+    versions: Vec<&'a str>,
+    aliases: Vec<String>,
+    severities: Vec<Option<&'a str>>,
+    scores: Vec<Option<f64>>,
+}
+
+impl<'a> FindingColumns<'a> {
+    fn push(&mut self, id: i64, row: &'a FindingRow) {
+        self.ids.push(id);
+        self.advisories.push(&row.advisory);
+        self.ecosystems.push(&row.ecosystem);
+        self.packages.push(&row.package);
+        self.versions.push(&row.version);
+        self.aliases.push(findings::join_aliases(&row.aliases));
+        self.severities.push(row.severity.as_deref());
+        self.scores.push(row.score);
+    }
+}
+
+/// Event columns as arrays, in the order the events are written.
+#[derive(Default)]
+struct EventColumns<'a> {
+    hosts: Vec<i64>,
+    kinds: Vec<&'static str>,
+    advisories: Vec<&'a str>,
+    ecosystems: Vec<&'a str>,
+    packages: Vec<&'a str>,
+    versions: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn push(&mut self, host: HostId, kind: EventKind, row: &'a FindingRow) {
+        self.hosts.push(host.0);
+        self.kinds.push(kind.as_str());
+        self.advisories.push(&row.advisory);
+        self.ecosystems.push(&row.ecosystem);
+        self.packages.push(&row.package);
+        self.versions.push(&row.version);
+    }
+}
+
+const JOB_COLUMNS: &str = "jobs.id, jobs.kind, jobs.key, jobs.payload, jobs.state, jobs.attempts,
+    jobs.created, jobs.claimed_by, jobs.lease_until, jobs.finished, jobs.result";
+
+fn job(operation: &'static str, row: &postgres::Row) -> Result<Job, StoreError> {
+    let payload: String = row.try_get(3).map_err(db(operation))?;
+    let state: String = row.try_get(4).map_err(db(operation))?;
+    let attempts: i32 = row.try_get(5).map_err(db(operation))?;
+    let result: Option<String> = row.try_get(10).map_err(db(operation))?;
+    Ok(Job {
+        id: row.try_get(0).map_err(db(operation))?,
+        kind: row.try_get(1).map_err(db(operation))?,
+        key: row.try_get(2).map_err(db(operation))?,
+        payload: work::parse_json(BACKEND, operation, &payload)?,
+        state: work::parse_state(BACKEND, operation, &state)?,
+        attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            backend: BACKEND,
+            operation,
+            message: format!("job attempts {attempts}"),
+        })?,
+        created: row.try_get(6).map_err(db(operation))?,
+        claimed_by: row.try_get(7).map_err(db(operation))?,
+        lease_until: row.try_get(8).map_err(db(operation))?,
+        finished: row.try_get(9).map_err(db(operation))?,
+        result: result.map(|text| work::parse_json(BACKEND, operation, &text)).transpose()?,
+    })
+}
+
+/// Names with how many hosts have each (`host_groups` or `host_tags`), in byte order.
+fn name_counts(
+    client: &mut impl GenericClient,
+    operation: &'static str,
+    table: &str,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name COLLATE \"C\""
+            ),
+            &[],
+        )
+        .map_err(db(operation))?;
+    rows.iter()
+        .map(|row| {
+            let count: i64 = row.try_get(1)?;
+            Ok((row.try_get(0)?, u64::try_from(count).unwrap_or(0)))
+        })
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(db(operation))
+}
 
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash";
 
@@ -463,6 +637,10 @@ impl Store for PostgresStore {
                        (SELECT 1 FROM host_groups g WHERE g.host_id = hosts.id AND g.name = $3))
                    AND ($4::text IS NULL OR EXISTS
                        (SELECT 1 FROM host_tags t WHERE t.host_id = hosts.id AND t.name = $4))
+                   AND (cardinality($6::text[]) = 0 OR EXISTS
+                       (SELECT 1 FROM findings f
+                        WHERE f.host_id = hosts.id AND f.resolved_at IS NULL
+                          AND f.severity = ANY ($6)))
                  ORDER BY id
                  LIMIT $5",
                 &[
@@ -471,6 +649,7 @@ impl Store for PostgresStore {
                     &filter.group,
                     &filter.tag,
                     &i64::from(page.limit),
+                    &filter.severities,
                 ],
             )
             .map_err(db(OPERATION))?;
@@ -575,7 +754,8 @@ impl Store for PostgresStore {
         const OPERATION: &str = "read changes";
         let mut client = self.client();
         host_exists(&mut *client, OPERATION, host)?;
-        history(&mut *client, OPERATION, host, since, None)
+        let history = history(&mut *client, OPERATION, host, since, None)?;
+        Ok(history.into_iter().map(|recorded| recorded.change).collect())
     }
 
     fn hosts_with_package(
@@ -754,50 +934,32 @@ impl Store for PostgresStore {
         };
         let rows = client
             .query(
-                "SELECT host_id, advisory, aliases, ecosystem, package, version, severity, score,
-                        first_seen
-                 FROM findings
-                 WHERE resolved_at IS NULL
-                   AND ($1::bigint IS NULL
-                        OR (host_id, advisory, ecosystem, package)
-                           > ($1, $2::text, $3::text, $4::text))
-                   AND ($5::bigint IS NULL OR host_id = $5)
-                   AND ($6::text IS NULL OR advisory = $6 OR $6 = ANY (aliases))
-                   AND ($7::text IS NULL OR ecosystem = $7)
-                   AND ($8::text IS NULL OR severity = $8)
-                 ORDER BY host_id, advisory, ecosystem, package
-                 LIMIT $9",
+                &format!(
+                    "SELECT host_id, advisory, aliases, ecosystem, package, version, severity,
+                            score, first_seen
+                     FROM findings
+                     WHERE resolved_at IS NULL AND {FINDING_FILTER}
+                       AND ($6::bigint IS NULL
+                            OR (host_id, advisory, ecosystem, package)
+                               > ($6, $7::text, $8::text, $9::text))
+                     ORDER BY host_id, advisory, ecosystem, package
+                     LIMIT $10"
+                ),
                 &[
+                    &filter.host.map(|host| host.0),
+                    &filter.advisory,
+                    &filter.ecosystem,
+                    &filter.severities,
+                    &filter.group,
                     &after_host,
                     &after_advisory,
                     &after_ecosystem,
                     &after_package,
-                    &filter.host.map(|host| host.0),
-                    &filter.advisory,
-                    &filter.ecosystem,
-                    &filter.severity,
                     &i64::from(page.limit),
                 ],
             )
             .map_err(db(OPERATION))?;
-        rows.iter()
-            .map(|row| {
-                Ok(OpenFinding {
-                    host: HostId(row.try_get(0)?),
-                    row: FindingRow {
-                        advisory: row.try_get(1)?,
-                        aliases: row.try_get(2)?,
-                        ecosystem: row.try_get(3)?,
-                        package: row.try_get(4)?,
-                        version: row.try_get(5)?,
-                        severity: row.try_get(6)?,
-                        score: row.try_get(7)?,
-                    },
-                    first_seen: row.try_get(8)?,
-                })
-            })
-            .collect::<Result<_, postgres::Error>>()
-            .map_err(db(OPERATION))
+        open_findings(OPERATION, &rows)
     }
 
     fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -1137,6 +1299,503 @@ impl Store for PostgresStore {
 
     fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError> {
         anchor(&mut *self.client(), "read audit anchor")
+    }
+
+    fn set_host_facts(
+        &self,
+        host: HostId,
+        facts: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "set host facts";
+        let inserted = self
+            .client()
+            .execute(
+                "INSERT INTO host_facts (host_id, at, facts)
+                 SELECT id, $2, $3 FROM hosts WHERE id = $1
+                 ON CONFLICT (host_id) DO UPDATE SET at = EXCLUDED.at, facts = EXCLUDED.facts",
+                &[&host.0, &at, &work::json_text(facts)],
+            )
+            .map_err(db(OPERATION))?;
+        if inserted == 0 {
+            return Err(StoreError::UnknownHost { backend: BACKEND, operation: OPERATION, host });
+        }
+        Ok(())
+    }
+
+    fn host_facts(
+        &self,
+        host: HostId,
+    ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError> {
+        const OPERATION: &str = "read host facts";
+        let row = self
+            .client()
+            .query_opt("SELECT at, facts FROM host_facts WHERE host_id = $1", &[&host.0])
+            .map_err(db(OPERATION))?;
+        row.map(|row| {
+            let facts: String = row.try_get(1).map_err(db(OPERATION))?;
+            Ok((
+                row.try_get(0).map_err(db(OPERATION))?,
+                work::parse_json(BACKEND, OPERATION, &facts)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn last_report(&self, host: HostId) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        const OPERATION: &str = "read last report";
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT idempotency_key, at FROM inventory_reports WHERE host_id = $1
+                 ORDER BY at DESC, seq DESC LIMIT 1",
+                &[&host.0],
+            )
+            .map_err(db(OPERATION))?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).transpose().map_err(db(OPERATION))
+    }
+
+    fn groups(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        name_counts(&mut *self.client(), "list groups", "host_groups")
+    }
+
+    fn tags(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        name_counts(&mut *self.client(), "list tags", "host_tags")
+    }
+
+    fn finding_counts(
+        &self,
+        hosts: &[HostId],
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    > {
+        const OPERATION: &str = "count findings";
+        let ids: Vec<i64> = hosts.iter().map(|host| host.0).collect();
+        let rows = self
+            .client()
+            .query(
+                "SELECT host_id, COALESCE(severity, $2), COUNT(*) FROM findings
+                 WHERE resolved_at IS NULL AND host_id = ANY ($1)
+                 GROUP BY 1, 2",
+                &[&ids, &work::NO_SEVERITY],
+            )
+            .map_err(db(OPERATION))?;
+        let mut counts: std::collections::BTreeMap<
+            HostId,
+            std::collections::BTreeMap<String, u64>,
+        > = Default::default();
+        for row in rows {
+            let host: i64 = row.try_get(0).map_err(db(OPERATION))?;
+            let n: i64 = row.try_get(2).map_err(db(OPERATION))?;
+            counts
+                .entry(HostId(host))
+                .or_default()
+                .insert(row.try_get(1).map_err(db(OPERATION))?, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
+    fn open_findings_by_risk(
+        &self,
+        filter: &FindingFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<OpenFinding>, StoreError> {
+        const OPERATION: &str = "list open findings by risk";
+        let rows = self
+            .client()
+            .query(
+                &format!(
+                    "SELECT host_id, advisory, aliases, ecosystem, package, version, severity,
+                            score, first_seen
+                     FROM findings
+                     WHERE resolved_at IS NULL AND {FINDING_FILTER}
+                     ORDER BY score DESC NULLS LAST, first_seen, host_id, advisory, ecosystem,
+                              package
+                     LIMIT $6 OFFSET $7"
+                ),
+                &[
+                    &filter.host.map(|host| host.0),
+                    &filter.advisory,
+                    &filter.ecosystem,
+                    &filter.severities,
+                    &filter.group,
+                    &i64::from(limit),
+                    &i64::try_from(offset).unwrap_or(i64::MAX),
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        open_findings(OPERATION, &rows)
+    }
+
+    fn packages_for_keys(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(HostId, PackageRow)>, StoreError> {
+        const OPERATION: &str = "read packages for keys";
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ecosystems, names): (Vec<&str>, Vec<&str>) =
+            keys.iter().map(|(e, n)| (e.as_str(), n.as_str())).unzip();
+        // One statement: both joins use an index (packages_by_name, packages_by_source);
+        // UNION drops a package found both ways.
+        let rows = self
+            .client()
+            .query(
+                "WITH k AS (SELECT * FROM UNNEST($1::text[], $2::text[]) AS k (ecosystem, name))
+                 SELECT p.host_id, p.ecosystem, p.name, p.version, p.source, p.source_version
+                 FROM k JOIN packages p ON p.ecosystem = k.ecosystem AND p.name = k.name
+                 UNION
+                 SELECT p.host_id, p.ecosystem, p.name, p.version, p.source, p.source_version
+                 FROM k JOIN packages p ON p.ecosystem = k.ecosystem AND p.source = k.name",
+                &[&ecosystems, &names],
+            )
+            .map_err(db(OPERATION))?;
+        let mut packages = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    HostId(row.try_get(0)?),
+                    PackageRow {
+                        ecosystem: row.try_get(1)?,
+                        name: row.try_get(2)?,
+                        version: row.try_get(3)?,
+                        source: row.try_get(4)?,
+                        source_version: row.try_get(5)?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, postgres::Error>>()
+            .map_err(db(OPERATION))?;
+        // Sorted in Rust: byte order, whatever the database's collation.
+        packages.sort();
+        Ok(packages)
+    }
+
+    fn apply_findings_scoped(
+        &self,
+        at: DateTime<Utc>,
+        parts: &[ScopedFindings],
+    ) -> Result<FindingsDiff, StoreError> {
+        const OPERATION: &str = "apply scoped findings";
+        let parts = findings::check_scoped(BACKEND, parts)?;
+        if parts.is_empty() {
+            return Ok(FindingsDiff::default());
+        }
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        let hosts: Vec<HostId> = parts.iter().map(|(part, _)| part.host).collect();
+        lock_hosts(&mut tx, OPERATION, &hosts)?;
+        // The open findings of every part's scope, in one statement.
+        let (mut scope_hosts, mut scope_ecosystems, mut scope_packages) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for (part, scope) in &parts {
+            for (ecosystem, package) in scope {
+                scope_hosts.push(part.host.0);
+                scope_ecosystems.push(*ecosystem);
+                scope_packages.push(*package);
+            }
+        }
+        let rows = tx
+            .query(
+                "SELECT f.host_id, f.id, f.advisory, f.aliases, f.ecosystem, f.package, f.version,
+                        f.severity, f.score
+                 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS s (host_id, ecosystem, package)
+                 JOIN findings f ON f.host_id = s.host_id AND f.ecosystem = s.ecosystem
+                                AND f.package = s.package
+                 WHERE f.resolved_at IS NULL",
+                &[&scope_hosts, &scope_ecosystems, &scope_packages],
+            )
+            .map_err(db(OPERATION))?;
+        let mut open: std::collections::BTreeMap<i64, Vec<(i64, FindingRow)>> = Default::default();
+        for row in &rows {
+            let stored = (|| {
+                Ok::<_, postgres::Error>((
+                    row.try_get::<_, i64>(0)?,
+                    row.try_get::<_, i64>(1)?,
+                    FindingRow {
+                        advisory: row.try_get(2)?,
+                        aliases: row.try_get(3)?,
+                        ecosystem: row.try_get(4)?,
+                        package: row.try_get(5)?,
+                        version: row.try_get(6)?,
+                        severity: row.try_get(7)?,
+                        score: row.try_get(8)?,
+                    },
+                ))
+            })()
+            .map_err(db(OPERATION))?;
+            open.entry(stored.0).or_default().push((stored.1, stored.2));
+        }
+        let plans: Vec<(HostId, findings::FindingsPlan<'_>)> = parts
+            .iter()
+            .map(|(part, _)| {
+                let stored = open.remove(&part.host.0).unwrap_or_default();
+                (part.host, findings::plan(stored, &part.current))
+            })
+            .collect();
+        let mut diff = FindingsDiff::default();
+        let mut resolve: Vec<i64> = Vec::new();
+        let mut update = FindingColumns::default();
+        let mut insert = FindingColumns::default();
+        let mut events = EventColumns::default();
+        for (host, plan) in &plans {
+            let counts = plan.counts();
+            diff.new += counts.new;
+            diff.resolved += counts.resolved;
+            diff.unchanged += counts.unchanged;
+            for (id, row) in &plan.resolve {
+                resolve.push(*id);
+                events.push(*host, EventKind::FindingResolved, row);
+            }
+            for (id, row) in &plan.update {
+                update.push(*id, row);
+            }
+            for row in &plan.open {
+                insert.push(host.0, row);
+                events.push(*host, EventKind::FindingNew, row);
+            }
+        }
+        if !resolve.is_empty() {
+            tx.execute(
+                "UPDATE findings SET resolved_at = $2 WHERE id = ANY ($1)",
+                &[&resolve, &at],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        if !update.ids.is_empty() {
+            tx.execute(
+                "UPDATE findings f SET version = u.v,
+                        aliases = CASE WHEN u.al = '' THEN ARRAY[]::text[]
+                                       ELSE string_to_array(u.al, E'\\n') END,
+                        severity = u.s, score = u.sc
+                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])
+                      AS u (id, v, al, s, sc)
+                 WHERE f.id = u.id",
+                &[
+                    &update.ids,
+                    &update.versions,
+                    &update.aliases,
+                    &update.severities,
+                    &update.scores,
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        if !insert.ids.is_empty() {
+            tx.execute(
+                "INSERT INTO findings (host_id, first_seen, advisory, ecosystem, package, version,
+                                       aliases, severity, score)
+                 SELECT h, $1, a, e, p, v,
+                        CASE WHEN al = '' THEN ARRAY[]::text[]
+                             ELSE string_to_array(al, E'\\n') END,
+                        s, sc
+                 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::float8[]) AS r (h, a, e, p, v, al, s, sc)",
+                &[
+                    &at,
+                    &insert.ids,
+                    &insert.advisories,
+                    &insert.ecosystems,
+                    &insert.packages,
+                    &insert.versions,
+                    &insert.aliases,
+                    &insert.severities,
+                    &insert.scores,
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        if !events.hosts.is_empty() {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])
+                .map_err(db(OPERATION))?;
+            tx.execute(
+                "INSERT INTO events (at, host_id, kind, advisory, ecosystem, package, version)
+                 SELECT $1, h, k, a, e, p, v
+                 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[])
+                      WITH ORDINALITY AS r (h, k, a, e, p, v, n)
+                 ORDER BY n",
+                &[
+                    &at,
+                    &events.hosts,
+                    &events.kinds,
+                    &events.advisories,
+                    &events.ecosystems,
+                    &events.packages,
+                    &events.versions,
+                ],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn enqueue_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        const OPERATION: &str = "enqueue job";
+        work::check_kind(BACKEND, kind)?;
+        let mut client = self.client();
+        // The unique (kind, key) decides; the read only finds the existing job's id (an
+        // insert that conflicted waited for the other one to commit, so it is visible).
+        let created = client
+            .query_opt(
+                "INSERT INTO jobs (kind, key, payload, state, created)
+                 VALUES ($1, $2, $3, 'queued', $4)
+                 ON CONFLICT (kind, key) DO NOTHING
+                 RETURNING id",
+                &[&kind, &key, &work::json_text(payload), &now],
+            )
+            .map_err(db(OPERATION))?;
+        if let Some(row) = created {
+            return Ok((row.try_get(0).map_err(db(OPERATION))?, true));
+        }
+        let row = client
+            .query_one("SELECT id FROM jobs WHERE kind = $1 AND key = $2", &[&kind, &key])
+            .map_err(db(OPERATION))?;
+        Ok((row.try_get(0).map_err(db(OPERATION))?, false))
+    }
+
+    fn claim_job(
+        &self,
+        kinds: &[&str],
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        const OPERATION: &str = "claim job";
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        // SKIP LOCKED: a job another claimer has chosen (and not committed yet) is passed over,
+        // so concurrent claimers take different jobs without waiting.
+        let row = tx
+            .query_opt(
+                &format!(
+                    "WITH next AS (
+                         SELECT id FROM jobs
+                         WHERE kind = ANY ($1)
+                           AND (state = 'queued' OR (state = 'running' AND lease_until <= $4))
+                         ORDER BY id LIMIT 1
+                         FOR UPDATE SKIP LOCKED)
+                     UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1,
+                                     claimed_by = $2, lease_until = $3
+                     FROM next WHERE jobs.id = next.id
+                     RETURNING {JOB_COLUMNS}"
+                ),
+                &[&kinds, &worker, &(now + lease), &now],
+            )
+            .map_err(db(OPERATION))?;
+        let job = row.map(|row| job(OPERATION, &row)).transpose()?;
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(job)
+    }
+
+    fn renew_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        const OPERATION: &str = "renew job";
+        let updated = self
+            .client()
+            .execute(
+                "UPDATE jobs SET lease_until = $3
+                 WHERE id = $1 AND claimed_by = $2 AND state = 'running'",
+                &[&id, &worker, &(now + lease)],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated == 1)
+    }
+
+    fn finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        ok: bool,
+        result: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const OPERATION: &str = "finish job";
+        let state = if ok { crate::JobState::Done } else { crate::JobState::Failed };
+        let updated = self
+            .client()
+            .execute(
+                "UPDATE jobs SET state = $3, result = $4, finished = $5, lease_until = NULL
+                 WHERE id = $1 AND claimed_by = $2 AND state = 'running'",
+                &[&id, &worker, &state.as_str(), &work::json_text(result), &now],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated == 1)
+    }
+
+    fn jobs(&self, after: Option<i64>, limit: u32) -> Result<Vec<Job>, StoreError> {
+        const OPERATION: &str = "list jobs";
+        let rows = self
+            .client()
+            .query(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id > $1 ORDER BY id LIMIT $2"),
+                &[&after.unwrap_or(i64::MIN), &i64::from(limit)],
+            )
+            .map_err(db(OPERATION))?;
+        rows.iter().map(|row| job(OPERATION, row)).collect()
+    }
+
+    fn advisory_fingerprints(&self) -> Result<Vec<AdvisoryFingerprint>, StoreError> {
+        const OPERATION: &str = "read advisory fingerprints";
+        let rows = self
+            .client()
+            .query("SELECT id, fingerprint, keys FROM advisory_fingerprints ORDER BY id", &[])
+            .map_err(db(OPERATION))?;
+        rows.iter()
+            .map(|row| {
+                let keys: String = row.try_get(2).map_err(db(OPERATION))?;
+                Ok(AdvisoryFingerprint {
+                    id: row.try_get(0).map_err(db(OPERATION))?,
+                    fingerprint: row.try_get(1).map_err(db(OPERATION))?,
+                    keys: work::parse_keys(BACKEND, OPERATION, &keys)?,
+                })
+            })
+            .collect()
+    }
+
+    fn save_advisory_fingerprints(
+        &self,
+        upsert: &[AdvisoryFingerprint],
+        delete: &[String],
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "save advisory fingerprints";
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(db(OPERATION))?;
+        if !delete.is_empty() {
+            tx.execute("DELETE FROM advisory_fingerprints WHERE id = ANY ($1)", &[&delete])
+                .map_err(db(OPERATION))?;
+        }
+        if !upsert.is_empty() {
+            let ids: Vec<&str> = upsert.iter().map(|record| record.id.as_str()).collect();
+            let fingerprints: Vec<&str> =
+                upsert.iter().map(|record| record.fingerprint.as_str()).collect();
+            let keys: Vec<String> =
+                upsert.iter().map(|record| work::keys_text(&record.keys)).collect();
+            tx.execute(
+                "INSERT INTO advisory_fingerprints (id, fingerprint, keys)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+                                                keys = EXCLUDED.keys",
+                &[&ids, &fingerprints, &keys],
+            )
+            .map_err(db(OPERATION))?;
+        }
+        tx.commit().map_err(db(OPERATION))
     }
 }
 

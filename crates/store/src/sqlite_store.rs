@@ -14,14 +14,15 @@ use ward_auth::role::Role;
 use ward_auth::scope::Scope;
 use ward_auth::token::StoredToken;
 
-use crate::diff::{self, InventoryDelta};
+use crate::diff::{self, InventoryDelta, Recorded};
 use crate::findings::{self, join_aliases, split_aliases};
 use crate::security;
+use crate::work;
 use crate::{
-    as_set, check_report, Backend, Change, ChangeKind, Event, EventKind, FindingFilter,
-    FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord, InventoryDiff,
-    OpenFinding, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord, UserId, UserRecord,
-    SCHEMA_VERSION,
+    as_set, check_report, AdvisoryFingerprint, Backend, Change, ChangeKind, Event, EventKind,
+    FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter, HostId, HostInfo, HostRecord,
+    InventoryDiff, Job, OpenFinding, PackageRow, Page, ScopedFindings, Store, StoreError,
+    TokenOwner, TokenRecord, UserId, UserRecord, SCHEMA_VERSION,
 };
 
 const BACKEND: Backend = Backend::Sqlite;
@@ -31,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_findings.sql")),
     (3, include_str!("../migrations/sqlite/0003_security.sql")),
+    (4, include_str!("../migrations/sqlite/0004_jobs.sql")),
 ];
 
 /// How long a statement waits for another process's write lock before failing.
@@ -206,8 +208,8 @@ fn current(
 ) -> Result<Vec<PackageRow>, StoreError> {
     let mut statement = connection
         .prepare_cached(
-            "SELECT ecosystem, name, version, source FROM packages WHERE host_id = ?1
-             ORDER BY ecosystem, name",
+            "SELECT ecosystem, name, version, source, source_version FROM packages
+             WHERE host_id = ?1 ORDER BY ecosystem, name",
         )
         .map_err(db(operation))?;
     let rows = statement
@@ -217,6 +219,7 @@ fn current(
                 name: row.get(1)?,
                 version: row.get(2)?,
                 source: row.get(3)?,
+                source_version: row.get(4)?,
             })
         })
         .map_err(db(operation))?;
@@ -234,10 +237,11 @@ fn history(
     host: HostId,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-) -> Result<Vec<Change>, StoreError> {
+) -> Result<Vec<Recorded>, StoreError> {
     let mut statement = connection
         .prepare_cached(
-            "SELECT at, kind, ecosystem, name, from_version, to_version, source FROM changes
+            "SELECT at, kind, ecosystem, name, from_version, to_version, source, source_version
+             FROM changes
              WHERE host_id = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR at <= ?3)
              ORDER BY at, id",
         )
@@ -252,25 +256,30 @@ fn history(
                 row.get::<_, Option<String>>(4)?,
                 row.get::<_, Option<String>>(5)?,
                 row.get::<_, Option<String>>(6)?,
+                row.get::<_, Option<String>>(7)?,
             ))
         })
         .map_err(db(operation))?;
     let mut changes = Vec::new();
     for row in rows {
-        let (at, kind, ecosystem, name, from, to, source) = row.map_err(db(operation))?;
+        let (at, kind, ecosystem, name, from, to, source, source_version) =
+            row.map_err(db(operation))?;
         let kind = ChangeKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
             backend: BACKEND,
             operation,
             message: format!("change kind {kind:?}"),
         })?;
-        changes.push(Change {
-            at: parse_time(operation, &at)?,
-            kind,
-            ecosystem,
-            name,
-            from,
-            to,
-            source,
+        changes.push(Recorded {
+            change: Change {
+                at: parse_time(operation, &at)?,
+                kind,
+                ecosystem,
+                name,
+                from,
+                to,
+                source,
+            },
+            source_version,
         });
     }
     Ok(changes)
@@ -291,10 +300,11 @@ fn apply(
     }
     let mut upsert = connection
         .prepare_cached(
-            "INSERT INTO packages (host_id, ecosystem, name, version, source)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO packages (host_id, ecosystem, name, version, source, source_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (host_id, ecosystem, name)
-             DO UPDATE SET version = excluded.version, source = excluded.source",
+             DO UPDATE SET version = excluded.version, source = excluded.source,
+                           source_version = excluded.source_version",
         )
         .map_err(db(operation))?;
     for package in &delta.upserts {
@@ -304,15 +314,17 @@ fn apply(
                 package.ecosystem,
                 package.name,
                 package.version,
-                package.source
+                package.source,
+                package.source_version
             ])
             .map_err(db(operation))?;
     }
     let mut append = connection
         .prepare_cached(
             "INSERT INTO changes
-                 (host_id, at, kind, ecosystem, name, from_version, to_version, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (host_id, at, kind, ecosystem, name, from_version, to_version, source,
+                  source_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(db(operation))?;
     for change in &delta.changes {
@@ -325,7 +337,8 @@ fn apply(
                 change.name,
                 change.from,
                 change.to,
-                change.source
+                change.source,
+                change.source_version
             ])
             .map_err(db(operation))?;
     }
@@ -447,6 +460,225 @@ fn anchor(
 
 const USER_COLUMNS: &str = "id, name, role, password_phc, created, disabled";
 
+/// The conditions of a [`FindingFilter`] on `findings`: `?1` host, `?2` advisory or alias,
+/// `?3` ecosystem, `?4` severities ([`text_list`]), `?5` group.
+const FINDING_FILTER: &str = "(?1 IS NULL OR host_id = ?1)
+    AND (?2 IS NULL OR advisory = ?2
+         OR instr(char(10) || aliases || char(10), char(10) || ?2 || char(10)) > 0)
+    AND (?3 IS NULL OR ecosystem = ?3)
+    AND (?4 = '[]' OR severity IN (SELECT value FROM json_each(?4)))
+    AND (?5 IS NULL OR EXISTS
+        (SELECT 1 FROM host_groups g WHERE g.host_id = findings.host_id AND g.name = ?5))";
+
+/// A list of strings as one parameter (a JSON array, read back with `json_each`): no
+/// parameter-count limit, one cached statement whatever the length.
+fn text_list<T: serde::Serialize + ?Sized>(values: &T) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
+}
+
+type OpenFindingRow = (HostId, FindingRow, String);
+
+/// Reads the columns `host_id, advisory, aliases, ecosystem, package, version, severity,
+/// score, first_seen`.
+fn read_open_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenFindingRow> {
+    Ok((
+        HostId(row.get(0)?),
+        FindingRow {
+            advisory: row.get(1)?,
+            aliases: split_aliases(&row.get::<_, String>(2)?),
+            ecosystem: row.get(3)?,
+            package: row.get(4)?,
+            version: row.get(5)?,
+            severity: row.get(6)?,
+            score: row.get(7)?,
+        },
+        row.get::<_, String>(8)?,
+    ))
+}
+
+fn collect_open_findings(
+    operation: &'static str,
+    rows: impl Iterator<Item = rusqlite::Result<OpenFindingRow>>,
+) -> Result<Vec<OpenFinding>, StoreError> {
+    let mut out = Vec::new();
+    for found in rows {
+        let (host, row, first_seen) = found.map_err(db(operation))?;
+        out.push(OpenFinding { host, row, first_seen: parse_time(operation, &first_seen)? });
+    }
+    Ok(out)
+}
+
+/// Reads the columns `id, advisory, aliases, ecosystem, package, version, severity, score` of
+/// an open finding.
+fn read_stored_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, FindingRow)> {
+    Ok((
+        row.get(0)?,
+        FindingRow {
+            advisory: row.get(1)?,
+            aliases: split_aliases(&row.get::<_, String>(2)?),
+            ecosystem: row.get(3)?,
+            package: row.get(4)?,
+            version: row.get(5)?,
+            severity: row.get(6)?,
+            score: row.get(7)?,
+        },
+    ))
+}
+
+/// Writes one host's findings plan: resolutions, updates, openings and their events.
+fn write_plan(
+    connection: &Connection,
+    operation: &'static str,
+    host: HostId,
+    at: &str,
+    plan: &findings::FindingsPlan<'_>,
+) -> Result<(), StoreError> {
+    let mut event = connection
+        .prepare_cached(
+            "INSERT INTO events (at, kind, host_id, advisory, ecosystem, package, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db(operation))?;
+    let mut resolve = connection
+        .prepare_cached("UPDATE findings SET resolved_at = ?2 WHERE id = ?1")
+        .map_err(db(operation))?;
+    for (id, row) in &plan.resolve {
+        resolve.execute(params![id, at]).map_err(db(operation))?;
+        event
+            .execute(params![
+                at,
+                EventKind::FindingResolved.as_str(),
+                host.0,
+                row.advisory,
+                row.ecosystem,
+                row.package,
+                row.version
+            ])
+            .map_err(db(operation))?;
+    }
+    let mut update = connection
+        .prepare_cached(
+            "UPDATE findings SET version = ?2, aliases = ?3, severity = ?4, score = ?5
+             WHERE id = ?1",
+        )
+        .map_err(db(operation))?;
+    for (id, row) in &plan.update {
+        update
+            .execute(params![id, row.version, join_aliases(&row.aliases), row.severity, row.score])
+            .map_err(db(operation))?;
+    }
+    let mut insert = connection
+        .prepare_cached(
+            "INSERT INTO findings (host_id, advisory, ecosystem, package, version, aliases,
+                                   severity, score, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(db(operation))?;
+    for row in &plan.open {
+        insert
+            .execute(params![
+                host.0,
+                row.advisory,
+                row.ecosystem,
+                row.package,
+                row.version,
+                join_aliases(&row.aliases),
+                row.severity,
+                row.score,
+                at
+            ])
+            .map_err(db(operation))?;
+        event
+            .execute(params![
+                at,
+                EventKind::FindingNew.as_str(),
+                host.0,
+                row.advisory,
+                row.ecosystem,
+                row.package,
+                row.version
+            ])
+            .map_err(db(operation))?;
+    }
+    Ok(())
+}
+
+const JOB_COLUMNS: &str =
+    "id, kind, key, payload, state, attempts, created, claimed_by, lease_until, finished, result";
+
+type JobRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn read_job_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+    ))
+}
+
+fn job(operation: &'static str, row: JobRow) -> Result<Job, StoreError> {
+    let (id, kind, key, payload, state, attempts, created, claimed_by, lease, finished, result) =
+        row;
+    let time = |text: Option<String>| text.map(|text| parse_time(operation, &text)).transpose();
+    Ok(Job {
+        id,
+        kind,
+        key,
+        payload: work::parse_json(BACKEND, operation, &payload)?,
+        state: work::parse_state(BACKEND, operation, &state)?,
+        attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt {
+            backend: BACKEND,
+            operation,
+            message: format!("job attempts {attempts}"),
+        })?,
+        created: parse_time(operation, &created)?,
+        claimed_by,
+        lease_until: time(lease)?,
+        finished: time(finished)?,
+        result: result.map(|text| work::parse_json(BACKEND, operation, &text)).transpose()?,
+    })
+}
+
+/// Names with how many hosts have each (`host_groups` or `host_tags`), by name.
+fn name_counts(
+    connection: &Connection,
+    operation: &'static str,
+    table: &str,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!("SELECT name, COUNT(*) FROM {table} GROUP BY name ORDER BY name"))
+        .map_err(db(operation))?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .map_err(db(operation))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, n) = row.map_err(db(operation))?;
+        out.push((name, u64::try_from(n).unwrap_or(0)));
+    }
+    Ok(out)
+}
+
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash";
 
 impl Store for SqliteStore {
@@ -509,6 +741,10 @@ impl Store for SqliteStore {
                            (SELECT 1 FROM host_groups g WHERE g.host_id = hosts.id AND g.name = ?3))
                        AND (?4 IS NULL OR EXISTS
                            (SELECT 1 FROM host_tags t WHERE t.host_id = hosts.id AND t.name = ?4))
+                       AND (?6 = '[]' OR EXISTS
+                           (SELECT 1 FROM findings f
+                            WHERE f.host_id = hosts.id AND f.resolved_at IS NULL
+                              AND f.severity IN (SELECT value FROM json_each(?6))))
                      ORDER BY id
                      LIMIT ?5",
                 )
@@ -520,7 +756,8 @@ impl Store for SqliteStore {
                         filter.os,
                         filter.group,
                         filter.tag,
-                        i64::from(page.limit)
+                        i64::from(page.limit),
+                        text_list(&filter.severities)
                     ],
                     read_host_row,
                 )
@@ -623,7 +860,8 @@ impl Store for SqliteStore {
         const OPERATION: &str = "read changes";
         let connection = self.connection();
         host_exists(&connection, OPERATION, host)?;
-        history(&connection, OPERATION, host, since, None)
+        let history = history(&connection, OPERATION, host, since, None)?;
+        Ok(history.into_iter().map(|recorded| recorded.change).collect())
     }
 
     fn hosts_with_package(
@@ -689,101 +927,12 @@ impl Store for SqliteStore {
                      FROM findings WHERE host_id = ?1 AND resolved_at IS NULL",
                 )
                 .map_err(db(OPERATION))?;
-            let rows = statement
-                .query_map([host.0], |row| {
-                    Ok((
-                        row.get(0)?,
-                        FindingRow {
-                            advisory: row.get(1)?,
-                            aliases: split_aliases(&row.get::<_, String>(2)?),
-                            ecosystem: row.get(3)?,
-                            package: row.get(4)?,
-                            version: row.get(5)?,
-                            severity: row.get(6)?,
-                            score: row.get(7)?,
-                        },
-                    ))
-                })
-                .map_err(db(OPERATION))?;
+            let rows = statement.query_map([host.0], read_stored_finding).map_err(db(OPERATION))?;
             rows.collect::<Result<_, _>>().map_err(db(OPERATION))?
         };
         let plan = findings::plan(open, current);
-        let at = format_time(at);
-        let mut event = tx
-            .prepare_cached(
-                "INSERT INTO events (at, kind, host_id, advisory, ecosystem, package, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .map_err(db(OPERATION))?;
-        let mut resolve = tx
-            .prepare_cached("UPDATE findings SET resolved_at = ?2 WHERE id = ?1")
-            .map_err(db(OPERATION))?;
-        for (id, row) in &plan.resolve {
-            resolve.execute(params![id, at]).map_err(db(OPERATION))?;
-            event
-                .execute(params![
-                    at,
-                    EventKind::FindingResolved.as_str(),
-                    host.0,
-                    row.advisory,
-                    row.ecosystem,
-                    row.package,
-                    row.version
-                ])
-                .map_err(db(OPERATION))?;
-        }
-        let mut update = tx
-            .prepare_cached(
-                "UPDATE findings SET version = ?2, aliases = ?3, severity = ?4, score = ?5
-                 WHERE id = ?1",
-            )
-            .map_err(db(OPERATION))?;
-        for (id, row) in &plan.update {
-            update
-                .execute(params![
-                    id,
-                    row.version,
-                    join_aliases(&row.aliases),
-                    row.severity,
-                    row.score
-                ])
-                .map_err(db(OPERATION))?;
-        }
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO findings (host_id, advisory, ecosystem, package, version, aliases,
-                                       severity, score, first_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .map_err(db(OPERATION))?;
-        for row in &plan.open {
-            insert
-                .execute(params![
-                    host.0,
-                    row.advisory,
-                    row.ecosystem,
-                    row.package,
-                    row.version,
-                    join_aliases(&row.aliases),
-                    row.severity,
-                    row.score,
-                    at
-                ])
-                .map_err(db(OPERATION))?;
-            event
-                .execute(params![
-                    at,
-                    EventKind::FindingNew.as_str(),
-                    host.0,
-                    row.advisory,
-                    row.ecosystem,
-                    row.package,
-                    row.version
-                ])
-                .map_err(db(OPERATION))?;
-        }
+        write_plan(&tx, OPERATION, host, &format_time(at), &plan)?;
         let diff = plan.counts();
-        drop((event, resolve, update, insert));
         tx.commit().map_err(db(OPERATION))?;
         Ok(diff)
     }
@@ -805,57 +954,35 @@ impl Store for SqliteStore {
             None => (None, None, None, None),
         };
         let mut statement = connection
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT host_id, advisory, aliases, ecosystem, package, version, severity, score,
                         first_seen
                  FROM findings
-                 WHERE resolved_at IS NULL
-                   AND (?1 IS NULL OR (host_id, advisory, ecosystem, package) > (?1, ?2, ?3, ?4))
-                   AND (?5 IS NULL OR host_id = ?5)
-                   AND (?6 IS NULL OR advisory = ?6
-                        OR instr(char(10) || aliases || char(10), char(10) || ?6 || char(10)) > 0)
-                   AND (?7 IS NULL OR ecosystem = ?7)
-                   AND (?8 IS NULL OR severity = ?8)
+                 WHERE resolved_at IS NULL AND {FINDING_FILTER}
+                   AND (?6 IS NULL OR (host_id, advisory, ecosystem, package) > (?6, ?7, ?8, ?9))
                  ORDER BY host_id, advisory, ecosystem, package
-                 LIMIT ?9",
-            )
+                 LIMIT ?10"
+            ))
             .map_err(db(OPERATION))?;
+        let severities = text_list(&filter.severities);
         let rows = statement
             .query_map(
                 params![
+                    filter.host.map(|host| host.0),
+                    filter.advisory,
+                    filter.ecosystem,
+                    severities,
+                    filter.group,
                     after_host,
                     after_advisory,
                     after_ecosystem,
                     after_package,
-                    filter.host.map(|host| host.0),
-                    filter.advisory,
-                    filter.ecosystem,
-                    filter.severity,
                     i64::from(page.limit)
                 ],
-                |row| {
-                    Ok((
-                        HostId(row.get(0)?),
-                        FindingRow {
-                            advisory: row.get(1)?,
-                            aliases: split_aliases(&row.get::<_, String>(2)?),
-                            ecosystem: row.get(3)?,
-                            package: row.get(4)?,
-                            version: row.get(5)?,
-                            severity: row.get(6)?,
-                            score: row.get(7)?,
-                        },
-                        row.get::<_, String>(8)?,
-                    ))
-                },
+                read_open_finding,
             )
             .map_err(db(OPERATION))?;
-        let mut out = Vec::new();
-        for found in rows {
-            let (host, row, first_seen) = found.map_err(db(OPERATION))?;
-            out.push(OpenFinding { host, row, first_seen: parse_time(OPERATION, &first_seen)? });
-        }
-        Ok(out)
+        collect_open_findings(OPERATION, rows)
     }
 
     fn events(&self, after: Option<i64>, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -1224,6 +1351,423 @@ impl Store for SqliteStore {
 
     fn audit_anchor(&self) -> Result<Option<AuditEntryRef>, StoreError> {
         anchor(&self.connection(), "read audit anchor")
+    }
+
+    fn set_host_facts(
+        &self,
+        host: HostId,
+        facts: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "set host facts";
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        host_exists(&tx, OPERATION, host)?;
+        tx.execute(
+            "INSERT INTO host_facts (host_id, at, facts) VALUES (?1, ?2, ?3)
+             ON CONFLICT (host_id) DO UPDATE SET at = excluded.at, facts = excluded.facts",
+            params![host.0, format_time(at), work::json_text(facts)],
+        )
+        .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))
+    }
+
+    fn host_facts(
+        &self,
+        host: HostId,
+    ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>, StoreError> {
+        const OPERATION: &str = "read host facts";
+        let row: Option<(String, String)> = self
+            .connection()
+            .prepare_cached("SELECT at, facts FROM host_facts WHERE host_id = ?1")
+            .and_then(|mut statement| {
+                statement.query_row([host.0], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+            })
+            .map_err(db(OPERATION))?;
+        row.map(|(at, facts)| {
+            Ok((parse_time(OPERATION, &at)?, work::parse_json(BACKEND, OPERATION, &facts)?))
+        })
+        .transpose()
+    }
+
+    fn last_report(&self, host: HostId) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        const OPERATION: &str = "read last report";
+        // Reports at one time are ordered by insertion (rowid).
+        let row: Option<(String, String)> = self
+            .connection()
+            .prepare_cached(
+                "SELECT idempotency_key, at FROM inventory_reports WHERE host_id = ?1
+                 ORDER BY at DESC, rowid DESC LIMIT 1",
+            )
+            .and_then(|mut statement| {
+                statement.query_row([host.0], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+            })
+            .map_err(db(OPERATION))?;
+        row.map(|(key, at)| Ok((key, parse_time(OPERATION, &at)?))).transpose()
+    }
+
+    fn groups(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        name_counts(&self.connection(), "list groups", "host_groups")
+    }
+
+    fn tags(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        name_counts(&self.connection(), "list tags", "host_tags")
+    }
+
+    fn finding_counts(
+        &self,
+        hosts: &[HostId],
+    ) -> Result<
+        std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>>,
+        StoreError,
+    > {
+        const OPERATION: &str = "count findings";
+        let ids: Vec<i64> = hosts.iter().map(|host| host.0).collect();
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT host_id, COALESCE(severity, ?2), COUNT(*) FROM findings
+                 WHERE resolved_at IS NULL AND host_id IN (SELECT value FROM json_each(?1))
+                 GROUP BY host_id, COALESCE(severity, ?2)",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(params![text_list(&ids), work::NO_SEVERITY], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+            })
+            .map_err(db(OPERATION))?;
+        let mut counts: std::collections::BTreeMap<
+            HostId,
+            std::collections::BTreeMap<String, u64>,
+        > = Default::default();
+        for row in rows {
+            let (host, severity, n) = row.map_err(db(OPERATION))?;
+            counts.entry(HostId(host)).or_default().insert(severity, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
+    fn open_findings_by_risk(
+        &self,
+        filter: &FindingFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<OpenFinding>, StoreError> {
+        const OPERATION: &str = "list open findings by risk";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT host_id, advisory, aliases, ecosystem, package, version, severity, score,
+                        first_seen
+                 FROM findings
+                 WHERE resolved_at IS NULL AND {FINDING_FILTER}
+                 ORDER BY score IS NULL, score DESC, first_seen, host_id, advisory, ecosystem,
+                          package
+                 LIMIT ?6 OFFSET ?7"
+            ))
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(
+                params![
+                    filter.host.map(|host| host.0),
+                    filter.advisory,
+                    filter.ecosystem,
+                    text_list(&filter.severities),
+                    filter.group,
+                    i64::from(limit),
+                    i64::try_from(offset).unwrap_or(i64::MAX)
+                ],
+                read_open_finding,
+            )
+            .map_err(db(OPERATION))?;
+        collect_open_findings(OPERATION, rows)
+    }
+
+    fn packages_for_keys(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(HostId, PackageRow)>, StoreError> {
+        const OPERATION: &str = "read packages for keys";
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let connection = self.connection();
+        // The keys travel as one JSON parameter: one statement, no parameter-count limit. Both
+        // joins use an index (packages_by_name, packages_by_source); UNION drops a package
+        // found both ways.
+        let mut statement = connection
+            .prepare_cached(
+                "WITH k (ecosystem, name) AS MATERIALIZED (
+                     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+                     FROM json_each(?1))
+                 SELECT p.host_id, p.ecosystem, p.name, p.version, p.source, p.source_version
+                 FROM k JOIN packages p ON p.ecosystem = k.ecosystem AND p.name = k.name
+                 UNION
+                 SELECT p.host_id, p.ecosystem, p.name, p.version, p.source, p.source_version
+                 FROM k JOIN packages p ON p.ecosystem = k.ecosystem AND p.source = k.name",
+            )
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map([text_list(keys)], |row| {
+                Ok((
+                    HostId(row.get(0)?),
+                    PackageRow {
+                        ecosystem: row.get(1)?,
+                        name: row.get(2)?,
+                        version: row.get(3)?,
+                        source: row.get(4)?,
+                        source_version: row.get(5)?,
+                    },
+                ))
+            })
+            .map_err(db(OPERATION))?;
+        let mut packages: Vec<(HostId, PackageRow)> =
+            rows.collect::<Result<_, _>>().map_err(db(OPERATION))?;
+        packages.sort();
+        Ok(packages)
+    }
+
+    fn apply_findings_scoped(
+        &self,
+        at: DateTime<Utc>,
+        parts: &[ScopedFindings],
+    ) -> Result<FindingsDiff, StoreError> {
+        const OPERATION: &str = "apply scoped findings";
+        let parts = findings::check_scoped(BACKEND, parts)?;
+        let mut connection = self.connection();
+        // IMMEDIATE: the write lock (the whole database, so every host at once) is taken
+        // before any open finding is read.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        for (part, _) in &parts {
+            host_exists(&tx, OPERATION, part.host)?;
+        }
+        let at = format_time(at);
+        let mut diff = FindingsDiff::default();
+        for (part, scope) in &parts {
+            let open: Vec<(i64, FindingRow)> = {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT id, advisory, aliases, ecosystem, package, version, severity,
+                                score
+                         FROM findings WHERE host_id = ?1 AND resolved_at IS NULL",
+                    )
+                    .map_err(db(OPERATION))?;
+                let rows = statement
+                    .query_map([part.host.0], read_stored_finding)
+                    .map_err(db(OPERATION))?;
+                let mut open = Vec::new();
+                for row in rows {
+                    let (id, row) = row.map_err(db(OPERATION))?;
+                    if scope.contains(&(row.ecosystem.as_str(), row.package.as_str())) {
+                        open.push((id, row));
+                    }
+                }
+                open
+            };
+            let plan = findings::plan(open, &part.current);
+            write_plan(&tx, OPERATION, part.host, &at, &plan)?;
+            let counts = plan.counts();
+            diff.new += counts.new;
+            diff.resolved += counts.resolved;
+            diff.unchanged += counts.unchanged;
+        }
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(diff)
+    }
+
+    fn enqueue_job(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        const OPERATION: &str = "enqueue job";
+        work::check_kind(BACKEND, kind)?;
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        // The unique (kind, key) decides; the read only finds the existing job's id.
+        let created: Option<i64> = tx
+            .query_row(
+                "INSERT INTO jobs (kind, key, payload, state, created)
+                 VALUES (?1, ?2, ?3, 'queued', ?4)
+                 ON CONFLICT (kind, key) DO NOTHING
+                 RETURNING id",
+                params![kind, key, work::json_text(payload), format_time(now)],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db(OPERATION))?;
+        let result = match created {
+            Some(id) => (id, true),
+            None => {
+                let id = tx
+                    .query_row(
+                        "SELECT id FROM jobs WHERE kind = ?1 AND key = ?2",
+                        params![kind, key],
+                        |row| row.get(0),
+                    )
+                    .map_err(db(OPERATION))?;
+                (id, false)
+            }
+        };
+        tx.commit().map_err(db(OPERATION))?;
+        Ok(result)
+    }
+
+    fn claim_job(
+        &self,
+        kinds: &[&str],
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        const OPERATION: &str = "claim job";
+        let mut connection = self.connection();
+        // IMMEDIATE: the write lock is held from the choice of the job to its update, so two
+        // claimers (in any process) never choose the same job.
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        let now_text = format_time(now);
+        let row = tx
+            .query_row(
+                &format!(
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, claimed_by = ?2,
+                                     lease_until = ?3
+                     WHERE id = (
+                         SELECT id FROM jobs
+                         WHERE kind IN (SELECT value FROM json_each(?1))
+                           AND (state = 'queued' OR (state = 'running' AND lease_until <= ?4))
+                         ORDER BY id LIMIT 1)
+                     RETURNING {JOB_COLUMNS}"
+                ),
+                params![text_list(kinds), worker, format_time(now + lease), now_text],
+                read_job_row,
+            )
+            .optional()
+            .map_err(db(OPERATION))?;
+        tx.commit().map_err(db(OPERATION))?;
+        row.map(|row| job(OPERATION, row)).transpose()
+    }
+
+    fn renew_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        const OPERATION: &str = "renew job";
+        let updated = self
+            .connection()
+            .execute(
+                "UPDATE jobs SET lease_until = ?3
+                 WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
+                params![id, worker, format_time(now + lease)],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated == 1)
+    }
+
+    fn finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        ok: bool,
+        result: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const OPERATION: &str = "finish job";
+        let state = if ok { crate::JobState::Done } else { crate::JobState::Failed };
+        let updated = self
+            .connection()
+            .execute(
+                "UPDATE jobs SET state = ?3, result = ?4, finished = ?5, lease_until = NULL
+                 WHERE id = ?1 AND claimed_by = ?2 AND state = 'running'",
+                params![id, worker, state.as_str(), work::json_text(result), format_time(now)],
+            )
+            .map_err(db(OPERATION))?;
+        Ok(updated == 1)
+    }
+
+    fn jobs(&self, after: Option<i64>, limit: u32) -> Result<Vec<Job>, StoreError> {
+        const OPERATION: &str = "list jobs";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map(params![after.unwrap_or(i64::MIN), i64::from(limit)], read_job_row)
+            .map_err(db(OPERATION))?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            jobs.push(job(OPERATION, row.map_err(db(OPERATION))?)?);
+        }
+        Ok(jobs)
+    }
+
+    fn advisory_fingerprints(&self) -> Result<Vec<AdvisoryFingerprint>, StoreError> {
+        const OPERATION: &str = "read advisory fingerprints";
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT id, fingerprint, keys FROM advisory_fingerprints ORDER BY id")
+            .map_err(db(OPERATION))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+            })
+            .map_err(db(OPERATION))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, fingerprint, keys) = row.map_err(db(OPERATION))?;
+            out.push(AdvisoryFingerprint {
+                id,
+                fingerprint,
+                keys: work::parse_keys(BACKEND, OPERATION, &keys)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn save_advisory_fingerprints(
+        &self,
+        upsert: &[AdvisoryFingerprint],
+        delete: &[String],
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "save advisory fingerprints";
+        let mut connection = self.connection();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(OPERATION))?;
+        {
+            let mut remove = tx
+                .prepare_cached("DELETE FROM advisory_fingerprints WHERE id = ?1")
+                .map_err(db(OPERATION))?;
+            for id in delete {
+                remove.execute([id]).map_err(db(OPERATION))?;
+            }
+            let mut save = tx
+                .prepare_cached(
+                    "INSERT INTO advisory_fingerprints (id, fingerprint, keys) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint,
+                                                    keys = excluded.keys",
+                )
+                .map_err(db(OPERATION))?;
+            for record in upsert {
+                save.execute(params![record.id, record.fingerprint, work::keys_text(&record.keys)])
+                    .map_err(db(OPERATION))?;
+            }
+        }
+        tx.commit().map_err(db(OPERATION))
     }
 }
 

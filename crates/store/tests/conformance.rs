@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -19,29 +17,22 @@ use ward_auth::scope::Scope;
 use ward_auth::token::{self, StoredToken, Token, TokenKind};
 use ward_auth::SecretString;
 use ward_store::{
-    ChangeKind, Event, EventKind, FindingFilter, FindingPage, FindingRow, FindingsDiff, HostFilter,
-    HostId, HostInfo, InventoryDiff, PackageRow, Page, Store, StoreError, TokenOwner, TokenRecord,
-    UserId, UserRecord,
+    AdvisoryFingerprint, ChangeKind, Event, EventKind, FindingFilter, FindingPage, FindingRow,
+    FindingsDiff, HostFilter, HostId, HostInfo, InventoryDiff, JobState, PackageRow, Page,
+    ScopedFindings, Store, StoreError, TokenOwner, TokenRecord, UserId, UserRecord,
 };
-
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn postgres_base_url() -> String {
-    std::env::var("WARD_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
-}
+use ward_testdata::postgres as postgres_test;
 
 fn admin_client() -> ::postgres::Client {
-    let url = postgres_base_url();
-    ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap_or_else(|error| {
-        panic!("PostgreSQL at {url} (WARD_TEST_POSTGRES) is not reachable: {error}")
-    })
+    postgres_test::connect(&postgres_test::test_url())
 }
 
 /// One test database: a store on it, and what a test needs to open more handles on it or
 /// tamper with it behind the store's back.
 enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String, store: Box<dyn Store> },
-    Postgres { schema: String, url: String, store: Box<dyn Store> },
+    // The store is dropped (its connection closed) before the schema.
+    Postgres { store: Box<dyn Store>, schema: postgres_test::FreshSchema },
 }
 
 impl TestDb {
@@ -53,20 +44,16 @@ impl TestDb {
     }
 
     fn postgres() -> TestDb {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-        let schema = format!(
-            "ward_t_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        admin_client().batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-        let base = postgres_base_url();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-        let store = ward_store::open(&url).unwrap();
-        TestDb::Postgres { schema, url, store }
+        let schema = postgres_test::fresh_schema("ward_t");
+        let store = ward_store::open(schema.url()).unwrap();
+        TestDb::Postgres { store, schema }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } => url,
+            TestDb::Postgres { schema, .. } => schema.url(),
+        }
     }
 
     fn store(&self) -> &dyn Store {
@@ -78,7 +65,7 @@ impl TestDb {
     /// Opens the same database again: another connection, as another server process would.
     fn open_again(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => ward_store::open(url),
+            TestDb::Sqlite { .. } | TestDb::Postgres { .. } => ward_store::open(self.url()),
         }
     }
 
@@ -91,7 +78,8 @@ impl TestDb {
                 raw.execute_batch(sql).unwrap();
             }
             TestDb::Postgres { schema, .. } => {
-                let mut raw = admin_client();
+                let mut raw = schema.connect_base();
+                let schema = schema.name();
                 raw.batch_execute(&format!("SET search_path = {schema}; {sql}")).unwrap();
             }
         }
@@ -111,25 +99,16 @@ impl TestDb {
                     .unwrap();
             }
             TestDb::Postgres { schema, .. } => {
-                admin_client()
+                schema
+                    .connect_base()
                     .execute(
-                        &format!("INSERT INTO {schema}.schema_version (version) VALUES ($1)"),
+                        &format!(
+                            "INSERT INTO {}.schema_version (version) VALUES ($1)",
+                            schema.name()
+                        ),
                         &[&version],
                     )
                     .unwrap();
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { schema, .. } = self {
-            // Best effort: a failed drop must not hide the test's own result.
-            if let Ok(mut client) =
-                ::postgres::Client::connect(&postgres_base_url(), ::postgres::NoTls)
-            {
-                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
         }
     }
@@ -172,11 +151,25 @@ conformance! {
         enrollment_is_consumed_once,
         lockout_state_round_trips,
         audit_chain_verifies_with_its_anchor,
+        host_facts_round_trip,
+        last_report_follows_reports,
+        groups_and_tags_count_hosts,
+        finding_counts_per_host_and_severity,
+        risk_order_and_offset_paging,
+        packages_for_keys_by_name_and_source,
+        scoped_findings_touch_only_their_scope,
+        bad_scoped_findings_write_nothing,
+        jobs_are_enqueued_once_and_claimed_once,
+        expired_lease_is_reclaimable,
+        advisory_fingerprints_upsert_and_delete,
+        source_version_round_trips,
     ],
     db: [
         concurrent_same_key_from_two_handles_applies_once,
         concurrent_apply_findings_for_one_host_applies_once,
         schema_1_database_upgrades,
+        schema_3_database_upgrades,
+        concurrent_claims_take_each_job_once,
         migrations_are_idempotent,
         newer_schema_is_refused,
         concurrent_enrollment_from_two_handles_consumes_once,
@@ -237,6 +230,7 @@ fn deb(name: &str, version: &str) -> PackageRow {
         name: name.into(),
         version: version.into(),
         source: None,
+        source_version: None,
     }
 }
 
@@ -338,6 +332,7 @@ fn host_filters_and_pagination(store: &dyn Store) {
         group: group.map(Into::into),
         tag: tag.map(Into::into),
         os: os.map(Into::into),
+        severities: Vec::new(),
     };
     let cases: &[(HostFilter, &[&str])] = &[
         (HostFilter::default(), &["web1", "web2", "db1", "db2", "lab"]),
@@ -506,6 +501,7 @@ fn thousand_package_inventory_round_trips(store: &dyn Store) {
             name: format!("package-{i:04}"),
             version: format!("1.{i}-1"),
             source: (i % 2 == 0).then(|| format!("source-{}", i / 10)),
+            source_version: (i % 4 == 0).then(|| format!("1.{i}")),
         })
         .collect();
     assert_eq!(store.record_inventory(host, t(2, 0), &packages, "big").unwrap(), diff(1000, 0, 0));
@@ -831,15 +827,16 @@ fn open_findings_filters_and_keyset_pages(store: &dyn Store) {
         [k(web1, "RUSTSEC-2024-0001", "base64"), k(web2, "RUSTSEC-2024-0001", "base64")]
     );
     assert_eq!(
-        keys(FindingFilter { severity: Some("low".into()), ..Default::default() }),
+        keys(FindingFilter { severities: vec!["low".into()], ..Default::default() }),
         [k(web1, "DSA-2", "curl")]
     );
     assert_eq!(
         keys(FindingFilter {
             host: Some(web1),
             ecosystem: Some("Debian:12".into()),
-            severity: Some("high".into()),
+            severities: vec!["high".into()],
             advisory: Some("DSA-1".into()),
+            group: None,
         }),
         [k(web1, "DSA-1", "bash"), k(web1, "DSA-1", "bash-static")]
     );
@@ -960,11 +957,12 @@ fn schema_1_database_upgrades(db: &TestDb) {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            assert_eq!(versions, [1, 2, 3]);
+            assert_eq!(versions, [1, 2, 3, 4]);
         }
-        TestDb::Postgres { schema, url, .. } => {
+        TestDb::Postgres { schema: fresh, .. } => {
             // Empty the test's schema (the idle store holds no locks), then build schema 1.
-            let mut admin = admin_client();
+            let (schema, url) = (fresh.name(), fresh.url());
+            let mut admin = fresh.connect_base();
             admin
                 .batch_execute(&format!(
                     "DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema};
@@ -991,7 +989,7 @@ fn schema_1_database_upgrades(db: &TestDb) {
                 .iter()
                 .map(|row| row.get(0))
                 .collect();
-            assert_eq!(versions, [1, 2, 3]);
+            assert_eq!(versions, [1, 2, 3, 4]);
         }
     }
 }
@@ -1353,4 +1351,511 @@ fn audit_tampering_is_detected(db: &TestDb) {
     assert!(error.to_string().contains("anchor is seq 5"), "{error}");
     assert_eq!(store.audit_anchor().unwrap().unwrap(), anchor);
     assert_eq!(store.audit_entries(None, 100).unwrap().len(), 4);
+}
+
+// ---- schema 4: facts, reports, groups, risk order, scoped findings, jobs, fingerprints ----
+
+fn host_facts_round_trip(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    assert_eq!(store.host_facts(host).unwrap(), None);
+    let facts = json!({ "kernel": "6.1.0-18-amd64", "reboot_required": true, "pending": [1, 2] });
+    store.set_host_facts(host, &facts, t(2, 0)).unwrap();
+    assert_eq!(store.host_facts(host).unwrap(), Some((t(2, 0), facts)));
+    let newer = json!({ "kernel": "6.1.0-20-amd64", "reboot_required": false });
+    store.set_host_facts(host, &newer, t(3, 0)).unwrap();
+    assert_eq!(store.host_facts(host).unwrap(), Some((t(3, 0), newer)));
+    let missing = HostId(host.0 + 1000);
+    let error = store.set_host_facts(missing, &json!({}), t(3, 0)).unwrap_err();
+    assert!(matches!(error, StoreError::UnknownHost { .. }), "{error}");
+    assert_eq!(store.host_facts(missing).unwrap(), None);
+}
+
+fn last_report_follows_reports(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    assert_eq!(store.last_report(host).unwrap(), None);
+    store.record_inventory(host, t(2, 0), &[deb("bash", "5.2-1")], "first").unwrap();
+    assert_eq!(store.last_report(host).unwrap(), Some(("first".to_owned(), t(2, 0))));
+    store.record_inventory(host, t(3, 0), &[deb("bash", "5.2-2")], "second").unwrap();
+    assert_eq!(store.last_report(host).unwrap(), Some(("second".to_owned(), t(3, 0))));
+    // A duplicate of an older report changes nothing; so does a refused out-of-order one.
+    let again = store.record_inventory(host, t(2, 0), &[deb("bash", "5.2-1")], "first").unwrap();
+    assert!(again.duplicate);
+    assert!(store.record_inventory(host, t(1, 0), &[], "late").is_err());
+    assert_eq!(store.last_report(host).unwrap(), Some(("second".to_owned(), t(3, 0))));
+    // Two reports at the same time: the one recorded last.
+    store.record_inventory(host, t(3, 0), &[deb("bash", "5.2-3")], "third").unwrap();
+    assert_eq!(store.last_report(host).unwrap(), Some(("third".to_owned(), t(3, 0))));
+}
+
+fn groups_and_tags_count_hosts(store: &dyn Store) {
+    assert_eq!(store.groups().unwrap(), []);
+    assert_eq!(store.tags().unwrap(), []);
+    for (name, groups, tags) in [
+        ("a", &["web", "prod"][..], &["pci"][..]),
+        ("b", &["web"][..], &[][..]),
+        ("c", &["db", "prod"][..], &["pci", "Zed"][..]),
+    ] {
+        store.upsert_host(&host_info(name, None, groups, tags), t(1, 0)).unwrap();
+    }
+    let counts = |pairs: &[(&str, u64)]| -> Vec<(String, u64)> {
+        pairs.iter().map(|(name, n)| ((*name).to_owned(), *n)).collect()
+    };
+    assert_eq!(store.groups().unwrap(), counts(&[("db", 1), ("prod", 2), ("web", 2)]));
+    assert_eq!(store.tags().unwrap(), counts(&[("Zed", 1), ("pci", 2)]));
+    // Moving a host out of a group updates the counts; an empty group disappears.
+    store.upsert_host(&host_info("c", None, &["web"], &[]), t(2, 0)).unwrap();
+    assert_eq!(store.groups().unwrap(), counts(&[("prod", 1), ("web", 3)]));
+    assert_eq!(store.tags().unwrap(), counts(&[("pci", 1)]));
+}
+
+fn rated(advisory: &str, package: &str, severity: Option<&str>, score: Option<f64>) -> FindingRow {
+    FindingRow { severity: severity.map(Into::into), score, ..finding(advisory, package, "1") }
+}
+
+fn finding_counts_per_host_and_severity(store: &dyn Store) {
+    let (a, b, c) = (new_host(store, "a"), new_host(store, "b"), new_host(store, "c"));
+    store
+        .apply_findings(
+            a,
+            t(2, 0),
+            &[
+                rated("A1", "p", Some("high"), Some(8.0)),
+                rated("A2", "p", Some("high"), Some(7.0)),
+                rated("A3", "q", Some("low"), Some(2.0)),
+                rated("A4", "q", None, None),
+            ],
+        )
+        .unwrap();
+    store.apply_findings(b, t(2, 0), &[rated("B1", "p", Some("critical"), Some(9.8))]).unwrap();
+    store.apply_findings(b, t(3, 0), &[]).unwrap(); // resolved: not counted
+    store.apply_findings(c, t(2, 0), &[rated("C1", "p", Some("medium"), Some(5.0))]).unwrap();
+    let counts = store.finding_counts(&[a, b]).unwrap();
+    let expected: std::collections::BTreeMap<HostId, std::collections::BTreeMap<String, u64>> =
+        [(a, [("high".to_owned(), 2), ("low".to_owned(), 1), ("unknown".to_owned(), 1)].into())]
+            .into();
+    assert_eq!(counts, expected);
+    assert_eq!(store.finding_counts(&[]).unwrap(), Default::default());
+    assert_eq!(store.finding_counts(&[c]).unwrap()[&c]["medium"], 1);
+}
+
+fn risk_order_and_offset_paging(store: &dyn Store) {
+    let web = store.upsert_host(&host_info("web", None, &["web"], &[]), t(1, 0)).unwrap();
+    let db = store.upsert_host(&host_info("db", None, &["db"], &[]), t(1, 0)).unwrap();
+    store
+        .apply_findings(
+            web,
+            t(2, 0),
+            &[
+                rated("W-LOW", "p", Some("low"), Some(2.0)),
+                rated("W-NONE", "p", None, None),
+                rated("W-HIGH", "p", Some("high"), Some(7.5)),
+            ],
+        )
+        .unwrap();
+    store.apply_findings(db, t(3, 0), &[rated("D-HIGH", "p", Some("high"), Some(7.5))]).unwrap();
+    store
+        .apply_findings(
+            db,
+            t(4, 0),
+            &[
+                rated("D-HIGH", "p", Some("high"), Some(7.5)),
+                rated("D-CRIT", "p", Some("critical"), Some(9.8)),
+            ],
+        )
+        .unwrap();
+    let ids = |found: Vec<ward_store::OpenFinding>| -> Vec<String> {
+        found.into_iter().map(|f| f.row.advisory).collect()
+    };
+    let all = FindingFilter::default();
+    // Score descending, then oldest first (W-HIGH at day 2 before D-HIGH at day 3), no score last.
+    let order = ["D-CRIT", "W-HIGH", "D-HIGH", "W-LOW", "W-NONE"];
+    assert_eq!(ids(store.open_findings_by_risk(&all, 0, 100).unwrap()), order);
+    let mut paged = Vec::new();
+    for offset in (0..6).step_by(2) {
+        paged.extend(ids(store.open_findings_by_risk(&all, offset, 2).unwrap()));
+    }
+    assert_eq!(paged, order);
+    assert_eq!(store.open_findings_by_risk(&all, 5, 2).unwrap(), []);
+    let high =
+        FindingFilter { severities: vec!["high".into(), "critical".into()], ..Default::default() };
+    assert_eq!(
+        ids(store.open_findings_by_risk(&high, 0, 100).unwrap()),
+        ["D-CRIT", "W-HIGH", "D-HIGH"]
+    );
+    let web_only = FindingFilter { group: Some("web".into()), ..high.clone() };
+    assert_eq!(ids(store.open_findings_by_risk(&web_only, 0, 100).unwrap()), ["W-HIGH"]);
+    assert_eq!(ids(all_open(store, &web_only)), ["W-HIGH"]);
+    let alias = FindingFilter { advisory: Some("CVE-W-LOW".into()), ..Default::default() };
+    assert_eq!(ids(store.open_findings_by_risk(&alias, 0, 100).unwrap()), ["W-LOW"]);
+    // Hosts by severity of their open findings.
+    let hosts = |severities: &[&str]| -> Vec<HostId> {
+        let filter = HostFilter {
+            severities: severities.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        store.hosts(&filter, Page::first(10)).unwrap().into_iter().map(|h| h.id).collect()
+    };
+    assert_eq!(hosts(&["critical"]), [db]);
+    assert_eq!(hosts(&["low", "critical"]), [web, db]);
+    assert_eq!(hosts(&["medium"]), []);
+    assert_eq!(hosts(&[]), [web, db]);
+}
+
+fn sourced(name: &str, version: &str, source: &str) -> PackageRow {
+    PackageRow { source: Some(source.into()), ..deb(name, version) }
+}
+
+fn key(ecosystem: &str, name: &str) -> (String, String) {
+    (ecosystem.to_owned(), name.to_owned())
+}
+
+fn packages_for_keys_by_name_and_source(store: &dyn Store) {
+    let (a, b) = (new_host(store, "a"), new_host(store, "b"));
+    let pypi = PackageRow { ecosystem: "PyPI".into(), ..deb("openssl", "1.0") };
+    let a_packages = [
+        sourced("libssl3", "3.0.11-1", "openssl"),
+        sourced("openssl", "3.0.11-1", "openssl"),
+        deb("bash", "5.2-1"),
+        pypi.clone(),
+    ];
+    store.record_inventory(a, t(2, 0), &a_packages, "a").unwrap();
+    store.record_inventory(b, t(2, 0), &[sourced("libssl3", "3.0.13-1", "openssl")], "b").unwrap();
+    let found = store.packages_for_keys(&[key("Debian:12", "openssl")]).unwrap();
+    assert_eq!(
+        found,
+        [
+            (a, sourced("libssl3", "3.0.11-1", "openssl")),
+            (a, sourced("openssl", "3.0.11-1", "openssl")),
+            (b, sourced("libssl3", "3.0.13-1", "openssl")),
+        ]
+    );
+    let found = store
+        .packages_for_keys(&[key("Debian:12", "bash"), key("PyPI", "openssl"), key("npm", "x")])
+        .unwrap();
+    assert_eq!(found, [(a, deb("bash", "5.2-1")), (a, pypi)]);
+    assert_eq!(store.packages_for_keys(&[]).unwrap(), []);
+    // Only current inventories: a removed package is no longer found.
+    store.record_inventory(b, t(3, 0), &[], "b2").unwrap();
+    assert_eq!(store.packages_for_keys(&[key("Debian:12", "libssl3")]).unwrap().len(), 1);
+    // Many keys at once (more than SQLite's parameter limit of a statement).
+    let many: Vec<(String, String)> = (0..40_000)
+        .map(|i| key("Debian:12", &format!("p{i}")))
+        .chain([key("Debian:12", "bash")])
+        .collect();
+    assert_eq!(store.packages_for_keys(&many).unwrap(), [(a, deb("bash", "5.2-1"))]);
+}
+
+fn scope(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(e, p)| key(e, p)).collect()
+}
+
+fn scoped_findings_touch_only_their_scope(store: &dyn Store) {
+    let (a, b) = (new_host(store, "a"), new_host(store, "b"));
+    store
+        .apply_findings(a, t(2, 0), &[finding("A-P", "p", "1"), finding("A-Q", "q", "1")])
+        .unwrap();
+    store.apply_findings(b, t(2, 0), &[finding("B-P", "p", "1")]).unwrap();
+    let before = all_events(store).len();
+    // Host a: p re-matched to a new advisory (A-P resolved, A-P2 new), q untouched. Host b: p
+    // still has B-P (updated version) and gains B-P2.
+    let parts = [
+        ScopedFindings {
+            host: b,
+            scope: scope(&[("Debian:12", "p")]),
+            current: vec![finding("B-P", "p", "2"), finding("B-P2", "p", "2")],
+        },
+        ScopedFindings {
+            host: a,
+            scope: scope(&[("Debian:12", "p"), ("Debian:12", "r")]),
+            current: vec![finding("A-P2", "p", "1")],
+        },
+    ];
+    assert_eq!(store.apply_findings_scoped(t(3, 0), &parts).unwrap(), findings_diff(2, 1, 1));
+    let open: Vec<(HostId, String, String)> = all_open(store, &FindingFilter::default())
+        .into_iter()
+        .map(|f| (f.host, f.row.advisory, f.row.version))
+        .collect();
+    let o = |host, advisory: &str, version: &str| (host, advisory.to_owned(), version.to_owned());
+    assert_eq!(open, [o(a, "A-P2", "1"), o(a, "A-Q", "1"), o(b, "B-P", "2"), o(b, "B-P2", "2")]);
+    let events = all_events(store);
+    let e = |kind, host, advisory: &str, version: &str| {
+        (kind, host, advisory.to_owned(), "p".to_owned(), version.to_owned())
+    };
+    let (new, resolved) = (EventKind::FindingNew, EventKind::FindingResolved);
+    // Hosts in id order; per host resolutions first.
+    assert_eq!(
+        event_summary(&events[before..]),
+        [e(resolved, a, "A-P", "1"), e(new, a, "A-P2", "1"), e(new, b, "B-P2", "2")]
+    );
+    assert!(events[before..].iter().all(|event| event.at == t(3, 0)));
+    // The same again changes nothing; an empty current resolves the scope only.
+    assert_eq!(store.apply_findings_scoped(t(4, 0), &parts).unwrap(), findings_diff(0, 0, 3));
+    let clear = [ScopedFindings { host: a, scope: scope(&[("Debian:12", "q")]), current: vec![] }];
+    assert_eq!(store.apply_findings_scoped(t(4, 0), &clear).unwrap(), findings_diff(0, 1, 0));
+    assert_eq!(store.apply_findings_scoped(t(4, 0), &[]).unwrap(), FindingsDiff::default());
+    let open = all_open(store, &FindingFilter { host: Some(a), ..Default::default() });
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].row.advisory, "A-P2");
+}
+
+fn bad_scoped_findings_write_nothing(store: &dyn Store) {
+    let (a, b) = (new_host(store, "a"), new_host(store, "b"));
+    store.apply_findings(a, t(2, 0), &[finding("A-P", "p", "1")]).unwrap();
+    let state = |store: &dyn Store| (all_open(store, &FindingFilter::default()), all_events(store));
+    let before = state(store);
+    let good = ScopedFindings { host: a, scope: scope(&[("Debian:12", "p")]), current: vec![] };
+    let outside = ScopedFindings {
+        host: b,
+        scope: scope(&[("Debian:12", "p")]),
+        current: vec![finding("B-Q", "q", "1")],
+    };
+    let error = store.apply_findings_scoped(t(3, 0), &[good.clone(), outside]).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+    assert!(error.to_string().contains("outside"), "{error}");
+    let twice = ScopedFindings {
+        host: b,
+        scope: scope(&[("Debian:12", "p")]),
+        current: vec![finding("B-P", "p", "1"), finding("B-P", "p", "2")],
+    };
+    let error = store.apply_findings_scoped(t(3, 0), &[good.clone(), twice]).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+    let missing = ScopedFindings {
+        host: HostId(b.0 + 1000),
+        scope: scope(&[("Debian:12", "p")]),
+        current: vec![finding("X", "p", "1")],
+    };
+    let error = store.apply_findings_scoped(t(3, 0), &[good, missing]).unwrap_err();
+    assert!(matches!(error, StoreError::UnknownHost { .. }), "{error}");
+    assert_eq!(state(store), before);
+}
+
+fn jobs_are_enqueued_once_and_claimed_once(store: &dyn Store) {
+    let lease = chrono::Duration::days(1);
+    assert_eq!(store.claim_job(&["rematch"], "w1", t(2, 0), lease).unwrap(), None);
+    let (id, created) =
+        store.enqueue_job("rematch", "digest-1", &json!({"n": 1}), t(2, 0)).unwrap();
+    assert!(created);
+    assert_eq!(
+        store.enqueue_job("rematch", "digest-1", &json!({"n": 2}), t(2, 1)).unwrap(),
+        (id, false)
+    );
+    let (other, created) = store.enqueue_job("notify", "digest-1", &json!(null), t(2, 2)).unwrap();
+    assert!(created && other != id);
+    let error = store.enqueue_job("Bad Kind", "k", &json!(null), t(2, 0)).unwrap_err();
+    assert!(matches!(error, StoreError::InvalidInput { .. }), "{error}");
+
+    let job = store.claim_job(&["rematch"], "w1", t(2, 3), lease).unwrap().unwrap();
+    assert_eq!((job.id, job.kind.as_str(), job.key.as_str()), (id, "rematch", "digest-1"));
+    assert_eq!(job.payload, json!({"n": 1}));
+    assert_eq!((job.state, job.attempts), (JobState::Running, 1));
+    assert_eq!((job.claimed_by.as_deref(), job.lease_until), (Some("w1"), Some(t(2, 3) + lease)));
+    assert_eq!(store.claim_job(&["rematch"], "w2", t(2, 4), lease).unwrap(), None);
+    assert!(store.renew_job(id, "w1", t(2, 5), lease).unwrap());
+    assert!(!store.renew_job(id, "w2", t(2, 5), lease).unwrap());
+    assert!(!store.finish_job(id, "w2", true, &json!({}), t(2, 6)).unwrap());
+    assert!(store.finish_job(id, "w1", true, &json!({"hosts": 3}), t(2, 6)).unwrap());
+    assert!(!store.finish_job(id, "w1", true, &json!({}), t(2, 7)).unwrap());
+    // A finished job is not claimed again, nor re-created.
+    assert_eq!(store.claim_job(&["rematch"], "w1", t(3, 0), lease).unwrap(), None);
+    assert_eq!(
+        store.enqueue_job("rematch", "digest-1", &json!(null), t(3, 0)).unwrap(),
+        (id, false)
+    );
+
+    let notify = store.claim_job(&["rematch", "notify"], "w2", t(3, 0), lease).unwrap().unwrap();
+    assert_eq!(notify.id, other);
+    assert!(store.finish_job(other, "w2", false, &json!({"error": "smtp"}), t(3, 1)).unwrap());
+
+    let jobs = store.jobs(None, 10).unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!((jobs[0].id, jobs[0].state), (id, JobState::Done));
+    assert_eq!(jobs[0].result, Some(json!({"hosts": 3})));
+    assert_eq!((jobs[0].finished, jobs[0].created), (Some(t(2, 6)), t(2, 0)));
+    assert_eq!((jobs[1].id, jobs[1].state), (other, JobState::Failed));
+    assert_eq!(store.jobs(Some(id), 10).unwrap().len(), 1);
+    assert_eq!(store.jobs(None, 1).unwrap().len(), 1);
+}
+
+fn expired_lease_is_reclaimable(store: &dyn Store) {
+    let lease = chrono::Duration::minutes(5);
+    let (id, _) = store.enqueue_job("rematch", "k", &json!(null), t(2, 0)).unwrap();
+    let first = store.claim_job(&["rematch"], "old", t(2, 0), lease).unwrap().unwrap();
+    assert_eq!(first.id, id);
+    // Not before the lease ends; at its end another worker takes it over.
+    let almost = t(2, 0) + lease - chrono::Duration::seconds(1);
+    assert_eq!(store.claim_job(&["rematch"], "new", almost, lease).unwrap(), None);
+    let second = store.claim_job(&["rematch"], "new", t(2, 0) + lease, lease).unwrap().unwrap();
+    assert_eq!((second.id, second.attempts, second.claimed_by.as_deref()), (id, 2, Some("new")));
+    assert!(!store.renew_job(id, "old", t(2, 1), lease).unwrap());
+    assert!(!store.finish_job(id, "old", true, &json!({}), t(2, 1)).unwrap());
+    assert!(store.finish_job(id, "new", true, &json!({}), t(2, 1)).unwrap());
+    assert_eq!(store.jobs(None, 10).unwrap()[0].claimed_by.as_deref(), Some("new"));
+}
+
+/// Two handles (two server processes) claim 200 jobs at once: each job exactly once.
+fn concurrent_claims_take_each_job_once(db: &TestDb) {
+    const JOBS: usize = 200;
+    for i in 0..JOBS {
+        db.store().enqueue_job("rematch", &format!("k{i}"), &json!(i), t(2, 0)).unwrap();
+    }
+    let barrier = Arc::new(Barrier::new(2));
+    let workers: Vec<_> = ["w1", "w2"]
+        .into_iter()
+        .map(|worker| {
+            let store = db.open_again().unwrap();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut claimed = Vec::new();
+                let lease = chrono::Duration::minutes(5);
+                while let Some(job) = store.claim_job(&["rematch"], worker, t(2, 1), lease).unwrap()
+                {
+                    assert_eq!(job.claimed_by.as_deref(), Some(worker));
+                    claimed.push(job.id);
+                }
+                claimed
+            })
+        })
+        .collect();
+    let mut claimed: Vec<i64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    assert_eq!(claimed.len(), JOBS);
+    claimed.sort_unstable();
+    claimed.dedup();
+    assert_eq!(claimed.len(), JOBS, "a job was claimed twice");
+    assert!(db.store().jobs(None, 1000).unwrap().iter().all(|job| job.attempts == 1));
+}
+
+fn advisory_fingerprints_upsert_and_delete(store: &dyn Store) {
+    assert_eq!(store.advisory_fingerprints().unwrap(), []);
+    let print = |id: &str, fingerprint: &str, keys: &[(&str, &str)]| AdvisoryFingerprint {
+        id: id.into(),
+        fingerprint: fingerprint.into(),
+        keys: scope(keys),
+    };
+    let a = print("DSA-1", "aa", &[("Debian:12", "openssl")]);
+    let b = print("GHSA-2", "bb", &[("PyPI", "requests"), ("npm", "left-pad")]);
+    let c = print("RUSTSEC-3", "cc", &[]);
+    store.save_advisory_fingerprints(&[c.clone(), a.clone(), b.clone()], &[]).unwrap();
+    assert_eq!(store.advisory_fingerprints().unwrap(), [a.clone(), b.clone(), c.clone()]);
+    let b2 = print("GHSA-2", "b2", &[("PyPI", "requests")]);
+    store
+        .save_advisory_fingerprints(std::slice::from_ref(&b2), &["DSA-1".into(), "none".into()])
+        .unwrap();
+    assert_eq!(store.advisory_fingerprints().unwrap(), [b2, c]);
+    store.save_advisory_fingerprints(&[], &[]).unwrap();
+    assert_eq!(store.advisory_fingerprints().unwrap().len(), 2);
+}
+
+fn source_version_round_trips(store: &dyn Store) {
+    let host = new_host(store, "web1");
+    let binnmu = PackageRow {
+        source_version: Some("3.0.11-1".into()),
+        ..sourced("libssl3", "3.0.11-1+b1", "openssl")
+    };
+    store.record_inventory(host, t(2, 0), std::slice::from_ref(&binnmu), "r1").unwrap();
+    assert_eq!(store.current_packages(host).unwrap(), std::slice::from_ref(&binnmu));
+    assert_eq!(store.packages_at(host, t(2, 0)).unwrap(), std::slice::from_ref(&binnmu));
+    assert_eq!(
+        store.packages_for_keys(&[key("Debian:12", "openssl")]).unwrap(),
+        [(host, binnmu.clone())]
+    );
+    // Only the source version changes: a change.
+    let rebuilt = PackageRow { source_version: Some("3.0.11-2".into()), ..binnmu.clone() };
+    assert_eq!(
+        store.record_inventory(host, t(3, 0), std::slice::from_ref(&rebuilt), "r2").unwrap(),
+        diff(0, 0, 1)
+    );
+    assert_eq!(store.current_packages(host).unwrap(), [rebuilt]);
+    assert_eq!(store.packages_at(host, t(2, 0)).unwrap(), [binnmu]);
+}
+
+/// A database at schema 3, with data in it, upgrades to schema 4 on open.
+fn schema_3_database_upgrades(db: &TestDb) {
+    const SQLITE: [&str; 3] = [
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/sqlite/0002_findings.sql"),
+        include_str!("../migrations/sqlite/0003_security.sql"),
+    ];
+    const POSTGRES: [&str; 3] = [
+        include_str!("../migrations/postgres/0001_init.sql"),
+        include_str!("../migrations/postgres/0002_findings.sql"),
+        include_str!("../migrations/postgres/0003_security.sql"),
+    ];
+    let store = match db {
+        TestDb::Sqlite { url, .. } => {
+            let path = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+            let old = path.with_file_name("schema3.db");
+            let raw = rusqlite::Connection::open(&old).unwrap();
+            for sql in SQLITE {
+                raw.execute_batch(sql).unwrap();
+            }
+            raw.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,
+                                              applied_at TEXT NOT NULL);
+                 INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000Z'),
+                     (2, '2026-01-01T00:00:00.000000Z'), (3, '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO hosts (name, os, first_seen, last_seen)
+                     VALUES ('old1', 'Debian:12', '2026-01-01T00:00:00.000000Z',
+                             '2026-01-01T00:00:00.000000Z');
+                 INSERT INTO packages (host_id, ecosystem, name, version, source)
+                     VALUES (1, 'Debian:12', 'libssl3', '3.0.11-1', 'openssl');
+                 INSERT INTO inventory_reports VALUES
+                     (1, 'old-key', '2026-01-01T00:00:00.000000Z', 1, 0, 0);
+                 INSERT INTO findings (host_id, advisory, ecosystem, package, version, aliases,
+                                       severity, score, first_seen)
+                     VALUES (1, 'DSA-1', 'Debian:12', 'libssl3', '3.0.11-1', 'CVE-1', 'high',
+                             7.5, '2026-01-01T00:00:00.000000Z');",
+            )
+            .unwrap();
+            drop(raw);
+            ward_store::open(&format!("sqlite://{}", old.display())).unwrap()
+        }
+        TestDb::Postgres { schema: fresh, .. } => {
+            let mut admin = fresh.connect_base();
+            let schema = fresh.name();
+            admin
+                .batch_execute(&format!(
+                    "DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema};
+                     SET search_path = {schema}"
+                ))
+                .unwrap();
+            for sql in POSTGRES {
+                admin.batch_execute(sql).unwrap();
+            }
+            admin
+                .batch_execute(
+                    "CREATE TABLE schema_version (version BIGINT PRIMARY KEY,
+                                                  applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                     INSERT INTO schema_version (version) VALUES (1), (2), (3);
+                     INSERT INTO hosts (name, os, first_seen, last_seen)
+                         VALUES ('old1', 'Debian:12', '2026-01-01T00:00:00Z',
+                                 '2026-01-01T00:00:00Z');
+                     INSERT INTO packages (host_id, ecosystem, name, version, source)
+                         SELECT id, 'Debian:12', 'libssl3', '3.0.11-1', 'openssl' FROM hosts;
+                     INSERT INTO inventory_reports
+                         SELECT id, 'old-key', '2026-01-01T00:00:00Z', 1, 0, 0 FROM hosts;
+                     INSERT INTO findings (host_id, advisory, ecosystem, package, version,
+                                           aliases, severity, score, first_seen)
+                         SELECT id, 'DSA-1', 'Debian:12', 'libssl3', '3.0.11-1', '{CVE-1}',
+                                'high', 7.5, '2026-01-01T00:00:00Z' FROM hosts;",
+                )
+                .unwrap();
+            ward_store::open(fresh.url()).unwrap()
+        }
+    };
+    let store = store.as_ref();
+    let host = store.hosts(&HostFilter::default(), Page::first(10)).unwrap()[0].id;
+    let libssl = sourced("libssl3", "3.0.11-1", "openssl");
+    assert_eq!(store.current_packages(host).unwrap(), std::slice::from_ref(&libssl));
+    assert_eq!(store.packages_for_keys(&[key("Debian:12", "openssl")]).unwrap(), [(host, libssl)]);
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    assert_eq!(store.last_report(host).unwrap(), Some(("old-key".to_owned(), at)));
+    assert_eq!(store.finding_counts(&[host]).unwrap()[&host]["high"], 1);
+    let risk = store.open_findings_by_risk(&FindingFilter::default(), 0, 10).unwrap();
+    assert_eq!(risk[0].row.aliases, ["CVE-1"]);
+    store.record_inventory(host, t(2, 0), &[], "new-key").unwrap();
+    assert_eq!(store.last_report(host).unwrap(), Some(("new-key".to_owned(), t(2, 0))));
+    store.set_host_facts(host, &json!({"kernel": "6.1"}), t(2, 0)).unwrap();
+    assert!(store.enqueue_job("rematch", "k", &json!(null), t(2, 0)).unwrap().1);
+    store.save_advisory_fingerprints(&[], &[]).unwrap();
 }

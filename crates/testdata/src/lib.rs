@@ -3,12 +3,14 @@
 //! resolves it, so every test and benchmark reads the same copy and fails the same clear way
 //! when it is missing. Also [`validate_json`]: ward's JSON outputs against the official
 //! schemas, with the reference validators `.ci/run` installs. And [`DebianSystem`]: a private
-//! copy of the Debian 12 system `ward patch` is tested on.
+//! copy of the Debian 12 system `ward patch` is tested on. And [`postgres`]: a fresh PostgreSQL
+//! schema per test.
 
 #![forbid(unsafe_code)]
 
 mod debian;
 mod json_schema;
+pub mod postgres;
 
 use std::path::PathBuf;
 

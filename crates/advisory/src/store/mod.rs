@@ -359,6 +359,12 @@ impl Index {
         self.records_where("SELECT id, data FROM records WHERE feed = ?1 ORDER BY id", &[&feed])
     }
 
+    /// Every record of the index, by id then feed (one id can come from two feeds, as two
+    /// records): what a fleet server fingerprints to tell which advisories an update changed.
+    pub fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        self.records_where("SELECT id, data FROM records ORDER BY id, feed", &[])
+    }
+
     /// When the index was built (Unix seconds) and how many records it holds: the cheap part
     /// of [`Index::status`], for commands that only report what they read.
     pub fn summary(&self) -> Result<(i64, u64), StoreError> {
