@@ -105,6 +105,40 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
 
+    /// Run the fleet server: the HTTP API agents report to and people and scripts query.
+    ///
+    /// The store is one SQLite file in the data directory by default (migrated on start);
+    /// --database postgres://… uses PostgreSQL, where several servers may share one fleet.
+    /// Whenever the advisory index in the data directory changes (`ward db update`), the
+    /// fleet's findings are re-matched without any agent: new and resolved findings become
+    /// events. The API is under /api/v1, described by /api/v1/openapi.json.
+    ///
+    /// Examples:
+    ///   ward server init                       # the first admin: prints a one-time token
+    ///   ward server --listen 0.0.0.0:8440 --tls-cert cert.pem --tls-key key.pem
+    ///   ward server --database postgres://ward@db.internal/ward
+    #[command(verbatim_doc_comment)]
+    Server(ServerArgs),
+
+    /// The server's audit log: `ward audit verify` checks its hash chain.
+    Audit(AuditArgs),
+
+    /// Start ward in one step: the server on SQLite, a local agent, and the advisory data.
+    ///
+    /// Imports the advisories given with --advisories (files, folders, zips or URLs, as
+    /// `ward db import`), or, when there is no index yet, fetches the configured feeds
+    /// (`ward db update`); creates the first admin (its one-time token is saved, mode 0600,
+    /// in the data directory and printed once); starts the API; enrolls an agent for this
+    /// machine (or --root) and reports its inventory; then prints this host's findings and
+    /// where to look next. Runs until Ctrl-C. Everything is kept in the data directory, so
+    /// running it again continues where it stopped.
+    ///
+    /// Examples:
+    ///   ward up --advisories ../shared/data/advisories
+    ///   ward up --data-dir /var/lib/ward --listen 0.0.0.0:8440
+    #[command(verbatim_doc_comment)]
+    Up(UpArgs),
+
     /// Apply updates safely: plan, back up, apply, verify, restart, roll back (apt/dpkg).
     ///
     /// `plan` lists what `apply` would install: exactly apt's own resolution of the selection
@@ -616,6 +650,105 @@ pub struct SatisfiesArgs {
     pub candidate: String,
     /// The range, in the ecosystem's syntax.
     pub range: String,
+}
+
+/// `ward server`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerArgs {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+    #[command(flatten)]
+    pub common: ServerCommon,
+    /// Where to listen [default: 127.0.0.1:8440]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for HTTPS (with --tls-key)
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert)
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Look for a new advisory index and queued jobs this often, in seconds [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub poll_seconds: Option<u64>,
+}
+
+/// What every `ward server` command and `ward audit` need to find the store.
+#[derive(Debug, Args)]
+pub struct ServerCommon {
+    /// `ward.toml` with a [server] table (flags override it)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// The store: a path, sqlite://PATH or postgres://USER@HOST/DB [default: ward.db in the data directory]
+    #[arg(long, value_name = "URL", global = true)]
+    pub database: Option<String>,
+    /// The data directory (advisory index, default store) [env: WARD_DATA_DIR]
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Create the first admin: prints a one-time admin token (valid 24 h), or sets a password.
+    ///
+    /// Refused when the store has users already. With --password-stdin the admin logs in
+    /// with POST /api/v1/session; otherwise use the printed token as
+    /// `Authorization: Bearer <token>` to create users and tokens.
+    Init {
+        /// The admin's user name
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// Read the admin's password from standard input (one line) instead of printing a token
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `ward up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The data directory (store, advisory index, the local agent's state) [env: WARD_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where the API listens
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8440")]
+    pub listen: std::net::SocketAddr,
+    /// Advisory sources to import first (paths or URLs, as `ward db import`)
+    #[arg(long = "advisories", value_name = "PATH|URL")]
+    pub advisories: Vec<String>,
+    /// The local agent inventories this root
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Application directories whose lockfiles the local agent inventories too
+    #[arg(long = "app-root", value_name = "DIR")]
+    pub app_roots: Vec<PathBuf>,
+    /// Print the summary, then stop (for scripts and tests)
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `ward audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    #[command(flatten)]
+    pub common: ServerCommon,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the server's audit log: every entry's hash, the chain, and the anchor.
+    ///
+    /// Reads the store directly (no server needed). Exit 0 when intact, 1 when an entry was
+    /// edited, deleted, reordered or the tail truncated (the first bad entry is named), 2 on
+    /// error.
+    Verify {
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -508,6 +508,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The user with this id, if any (a token's owner).
     fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
 
+    /// Every user, by id.
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
     /// Replaces the user's PHC string ([`StoreError::UnknownUser`] if there is no such user).
     fn set_password(&self, user: UserId, password_phc: &str) -> Result<(), StoreError>;
 
@@ -531,6 +534,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The token with this id, if any, whatever its state (the caller checks revocation and
     /// expiry, and verifies the secret with `ward_auth::token::verify`).
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token of `owner`, whatever its state, by id (to revoke a host's agent credentials).
+    fn tokens_of(&self, owner: TokenOwner) -> Result<Vec<TokenRecord>, StoreError>;
 
     /// Revokes the token at `now`. `false` if there is no such token or it was already revoked
     /// (the first revocation time stays).

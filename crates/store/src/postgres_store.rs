@@ -1031,6 +1031,16 @@ impl Store for PostgresStore {
             .transpose()
     }
 
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        const OPERATION: &str = "list users";
+        self.client()
+            .query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"), &[])
+            .map_err(db(OPERATION))?
+            .iter()
+            .map(|row| user_record(OPERATION, row))
+            .collect()
+    }
+
     fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         const OPERATION: &str = "read user";
         self.client()
@@ -1126,6 +1136,29 @@ impl Store for PostgresStore {
             });
         }
         tx.commit().map_err(db(OPERATION))
+    }
+
+    fn tokens_of(&self, owner: TokenOwner) -> Result<Vec<TokenRecord>, StoreError> {
+        const OPERATION: &str = "list tokens";
+        let rows = match owner {
+            TokenOwner::User(user) => self
+                .client()
+                .query("SELECT id FROM tokens WHERE user_id = $1 ORDER BY id", &[&user.0]),
+            TokenOwner::Host(host) => self
+                .client()
+                .query("SELECT id FROM tokens WHERE host_id = $1 ORDER BY id", &[&host.0]),
+            TokenOwner::Unowned => self.client().query(
+                "SELECT id FROM tokens WHERE user_id IS NULL AND host_id IS NULL ORDER BY id",
+                &[],
+            ),
+        }
+        .map_err(db(OPERATION))?;
+        let ids: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        let mut tokens = Vec::with_capacity(ids.len());
+        for id in ids {
+            tokens.extend(self.token(&id)?);
+        }
+        Ok(tokens)
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {

@@ -1075,6 +1075,23 @@ impl Store for SqliteStore {
         find_user(&self.connection(), OPERATION, &sql, &id.0)
     }
 
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        const OPERATION: &str = "list users";
+        let ids: Vec<i64> = {
+            let connection = self.connection();
+            let mut statement = connection
+                .prepare_cached("SELECT id FROM users ORDER BY id")
+                .map_err(db(OPERATION))?;
+            let rows = statement.query_map([], |row| row.get(0)).map_err(db(OPERATION))?;
+            rows.collect::<Result<_, _>>().map_err(db(OPERATION))?
+        };
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            users.extend(self.user(UserId(id))?);
+        }
+        Ok(users)
+    }
+
     fn set_password(&self, user: UserId, password_phc: &str) -> Result<(), StoreError> {
         const OPERATION: &str = "set password";
         let updated = self
@@ -1147,6 +1164,29 @@ impl Store for SqliteStore {
             });
         }
         tx.commit().map_err(db(OPERATION))
+    }
+
+    fn tokens_of(&self, owner: TokenOwner) -> Result<Vec<TokenRecord>, StoreError> {
+        const OPERATION: &str = "list tokens";
+        let (sql, key) = match owner {
+            TokenOwner::User(user) => ("SELECT id FROM tokens WHERE user_id = ?1 ORDER BY id", Some(user.0)),
+            TokenOwner::Host(host) => ("SELECT id FROM tokens WHERE host_id = ?1 ORDER BY id", Some(host.0)),
+            TokenOwner::Unowned => (
+                "SELECT id FROM tokens WHERE user_id IS NULL AND host_id IS NULL AND ?1 IS NULL ORDER BY id",
+                None,
+            ),
+        };
+        let ids: Vec<String> = {
+            let connection = self.connection();
+            let mut statement = connection.prepare_cached(sql).map_err(db(OPERATION))?;
+            let rows = statement.query_map([key], |row| row.get(0)).map_err(db(OPERATION))?;
+            rows.collect::<Result<_, _>>().map_err(db(OPERATION))?
+        };
+        let mut tokens = Vec::with_capacity(ids.len());
+        for id in ids {
+            tokens.extend(self.token(&id)?);
+        }
+        Ok(tokens)
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {

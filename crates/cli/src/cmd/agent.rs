@@ -19,15 +19,25 @@ use ward_version::EcosystemKind;
 
 use super::inventory::{self, Inputs};
 use super::scan::host_name;
-use ward_match::index::IndexAdvisories;
 use super::{write_stderr, EXIT_ERROR};
 use crate::cli::AgentArgs;
+use ward_match::index::IndexAdvisories;
 
 /// Package databases watched for changes (under --root), besides the lockfiles collected.
 const WATCHED_DATABASES: &[&str] =
     &["var/lib/dpkg/status", "lib/apk/db/installed", "var/lib/rpm/rpmdb.sqlite"];
 
 pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the SIGTERM/SIGINT handler")?;
+    }
+    run_until(args, &stop)
+}
+
+/// The agent with `args` until `stop` turns true (or, with `--once`, one delivery).
+pub fn run_until(args: AgentArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     let name = match args.name.clone().or_else(|| host_name(&args.root)) {
         Some(name) => name,
         None => anyhow::bail!(
@@ -110,12 +120,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             }
         };
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("installing the SIGTERM/SIGINT handler")?;
-    }
-    agent.run(&stop);
+    agent.run(stop);
     Ok(ExitCode::SUCCESS)
 }
 

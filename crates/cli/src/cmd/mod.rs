@@ -12,6 +12,8 @@ mod inventory;
 mod patch;
 mod run;
 mod scan;
+mod server;
+mod up;
 mod version;
 
 /// Exit status for "the check found what it looks for" (a range not satisfied, a finding).
@@ -29,6 +31,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(args),
         Command::Patch(command) => patch::run(command),
         Command::Agent(args) => agent::run(args),
+        Command::Server(args) => server::run(args),
+        Command::Audit(args) => server::audit(args),
+        Command::Up(args) => up::run(args),
     }
 }
 
