@@ -228,8 +228,12 @@ impl<C: FnMut() -> Snapshot> Agent<C> {
     /// Collects, builds the report (a diff against the last built report when few packages
     /// changed) and spools it. Returns the spool entry.
     pub fn collect_and_spool(&mut self) -> Result<Entry, AgentError> {
+        // Fingerprinted *before* reading: a change made while the collection runs then shows
+        // as a difference at the next look, instead of being taken as already collected.
+        let before = fingerprint(&self.watched);
         let snapshot = (self.collect)();
-        self.fingerprint = fingerprint(&snapshot.watch);
+        self.fingerprint =
+            if snapshot.watch == self.watched { before } else { fingerprint(&snapshot.watch) };
         self.watched = snapshot.watch;
         let packages = diff::normalize(snapshot.packages);
         let base = self.built.as_ref().filter(|_| !self.force_full);

@@ -48,10 +48,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let running = ward_server::start(&config, &data_dir, store).await?;
         let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+        // Whoever started the server may have stopped reading its output: the server runs on.
         let mut out = io::stdout().lock();
-        writeln!(out, "ward server: listening on {scheme}://{}/api/v1", running.address)?;
-        writeln!(out, "ward server: data directory {}", data_dir.display())?;
-        out.flush()?;
+        let _ = writeln!(
+            out,
+            "ward server: listening on {scheme}://{}/api/v1 (data directory {})",
+            running.address,
+            data_dir.display()
+        )
+        .and_then(|()| out.flush());
         drop(out);
         shutdown_signal().await;
         running.stop().await;
