@@ -338,3 +338,35 @@ fn permission_table_is_what_the_issue_asks() {
         }
     }
 }
+
+#[test]
+fn https_with_the_configured_certificate() {
+    let dir = must(tempfile::tempdir());
+    let key = must(rcgen::KeyPair::generate());
+    let params = must(rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]));
+    let cert = must(params.self_signed(&key));
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    must(std::fs::write(&cert_path, cert.pem()));
+    must(std::fs::write(&key_path, key.serialize_pem()));
+    let server = TestServer::start_with(Backend::Sqlite, |c| {
+        c.tls_cert = Some(cert_path.clone());
+        c.tls_key = Some(key_path.clone());
+    });
+    assert!(server.url.starts_with("https://"));
+    let trusted: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(cert.pem().as_bytes())
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&trusted)).build();
+    let client = ureq::Agent::new_with_config(ureq::Agent::config_builder().tls_config(tls).build());
+    let mut response = must(client.get(&format!("{}/health", server.url)).call());
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(must(response.body_mut().read_to_string()).contains("\"status\":\"ok\""));
+    // Plain HTTP on the TLS port gets nothing useful; an untrusting client refuses the certificate.
+    let plain = server.url.replacen("https://", "http://", 1);
+    assert!(ureq::get(&format!("{plain}/health")).call().is_err());
+    assert!(ureq::get(&format!("{}/health", server.url)).call().is_err());
+    server.stop();
+}
