@@ -1588,26 +1588,25 @@ impl Store for SqliteStore {
         let at = format_time(at);
         let mut diff = FindingsDiff::default();
         for (part, scope) in &parts {
-            let open: Vec<(i64, FindingRow)> = {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT id, advisory, aliases, ecosystem, package, version, severity,
-                                score
-                         FROM findings WHERE host_id = ?1 AND resolved_at IS NULL",
-                    )
-                    .map_err(db(OPERATION))?;
+            // The open findings of the scope only (index findings_open_by_package).
+            let mut open: Vec<(i64, FindingRow)> = Vec::new();
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT id, advisory, aliases, ecosystem, package, version, severity, score
+                     FROM findings
+                     WHERE host_id = ?1 AND ecosystem = ?2 AND package = ?3
+                       AND resolved_at IS NULL",
+                )
+                .map_err(db(OPERATION))?;
+            for (ecosystem, package) in scope {
                 let rows = statement
-                    .query_map([part.host.0], read_stored_finding)
+                    .query_map(params![part.host.0, ecosystem, package], read_stored_finding)
                     .map_err(db(OPERATION))?;
-                let mut open = Vec::new();
                 for row in rows {
-                    let (id, row) = row.map_err(db(OPERATION))?;
-                    if scope.contains(&(row.ecosystem.as_str(), row.package.as_str())) {
-                        open.push((id, row));
-                    }
+                    open.push(row.map_err(db(OPERATION))?);
                 }
-                open
-            };
+            }
+            drop(statement);
             let plan = findings::plan(open, &part.current);
             write_plan(&tx, OPERATION, part.host, &at, &plan)?;
             let counts = plan.counts();

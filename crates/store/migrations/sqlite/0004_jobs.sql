@@ -40,3 +40,7 @@ CREATE TABLE advisory_fingerprints (
 
 -- Host filters by severity and finding counts per host read open findings by host and severity.
 CREATE INDEX findings_open_by_severity ON findings (severity, host_id) WHERE resolved_at IS NULL;
+
+-- A scoped application reads the open findings of given (host, ecosystem, package) triples.
+CREATE INDEX findings_open_by_package ON findings (host_id, ecosystem, package)
+    WHERE resolved_at IS NULL;
