@@ -300,3 +300,41 @@ fn two_servers_on_one_postgres_do_each_thing_once() {
     second.stop();
     first.stop();
 }
+
+#[test]
+fn scheduled_feed_updates_reach_the_fleet_without_anyone() {
+    // A local feed folder imported once; later a new record appears in it (as a mirror would
+    // sync). The server's scheduled `feeds-update` job re-reads the feed, the watcher sees the
+    // new index, and the sync job makes the event.
+    let server = TestServer::start_with(Backend::Sqlite, |c| c.feeds_every_hours = Some(1));
+    let feed = server.dir.path().join("mirror");
+    must(std::fs::create_dir_all(&feed));
+    let (_, admin) = server.user_token("root", Role::Admin, None);
+    let (_, agent) = server.enroll(&admin, "tools.example", &[]);
+    let body = common::report("tools.example", Value::Array(cargo_host()));
+    let (status, _) = server.call_with("POST", "/agent/report", Some(&agent), Some(&body), &[("idempotency-key", &report_key(1))]);
+    assert_eq!(status, 200);
+    // The feed starts with an unrelated record.
+    let unrelated = new_advisory(server.dir.path(), "no-such-crate-anywhere");
+    must(std::fs::copy(unrelated.join("WARD-TEST-2026-0001.json"), feed.join("a.json")));
+    import(server.dir.path(), std::slice::from_ref(&feed));
+    wait_for("the first sync", || syncs_done(&server, &admin, 1));
+    let before = all(&server, &admin, "/events").len();
+    // The mirror gains a record for a crate the host has; nobody runs anything.
+    let mut record: Value = must(serde_json::from_str(&must(std::fs::read_to_string(feed.join("a.json")))));
+    record["id"] = json!("WARD-TEST-2026-0003");
+    record["affected"][0]["package"]["name"] = json!("tame-index");
+    must(std::fs::write(feed.join("b.json"), record.to_string()));
+    // The feeds job of this hour's slot ran already (at start, before b.json existed): the
+    // next slot is an hour away, so queue this slot's successor by hand as the clock would.
+    must(server.store.enqueue_job("feeds-update", "next-slot", &json!({}), chrono::Utc::now()));
+    wait_for("the feed update and its sync", || syncs_done(&server, &admin, 2));
+    let events = all(&server, &admin, "/events");
+    assert_eq!(events.len() - before, 1, "{:?}", &events[before..]);
+    assert_eq!(events[before]["advisory"], "WARD-TEST-2026-0003");
+    let (_, jobs) = server.call("GET", "/jobs", Some(&admin), None);
+    let feeds: Vec<&Value> = must(jobs["items"].as_array().ok_or("items")).iter().filter(|j| j["kind"] == "feeds-update").collect();
+    assert_eq!(feeds.len(), 2, "{jobs}");
+    assert!(feeds.iter().all(|j| j["state"] == "done"), "{jobs}");
+    server.stop();
+}
