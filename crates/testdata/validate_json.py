@@ -1,6 +1,7 @@
 """Validates a JSON document against an official schema with the reference validators.
 
     validate_json.py sarif|cyclonedx-1.6 FILE
+    validate_json.py schema=SCHEMA_FILE FILE     (a JSON Schema of ward's own, draft 2020-12)
 
 Exit 0: valid. Exit 1: invalid, every error on stderr as `JSON-pointer: message`. Exit 2: usage
 or setup error (a validator or schema is not installed: `.ci/run tools` installs them).
@@ -22,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-USAGE = "usage: validate_json.py sarif|cyclonedx-1.6 FILE"
+USAGE = "usage: validate_json.py sarif|cyclonedx-1.6|schema=SCHEMA_FILE FILE"
 INSTALL = (
     "run .ci/run tools to install the validators into $WARD_TOOLS_DIR"
     " (default ~/.cache/ward-tools)"
@@ -79,6 +80,23 @@ def sarif_errors(document):
     return list(validator.iter_errors(document)), 0
 
 
+def own_schema_errors(schema_file, document):
+    """Errors against a schema of ward's own (the OpenAPI document's JSON Schemas), with the
+    draft 2020-12 validator and formats checked."""
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:
+        return None, setup_error("the Python package jsonschema is not installed")
+    try:
+        schema = json.loads(Path(schema_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        print(f"validate_json: cannot read the schema {schema_file}: {e}", file=sys.stderr)
+        return None, 2
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return list(validator.iter_errors(document)), 0
+
+
 def cyclonedx_1_6_errors(text):
     try:
         from cyclonedx.schema import SchemaVersion
@@ -94,7 +112,7 @@ def cyclonedx_1_6_errors(text):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("sarif", "cyclonedx-1.6"):
+    if len(argv) != 3 or not (argv[1] in ("sarif", "cyclonedx-1.6") or argv[1].startswith("schema=")):
         print(USAGE, file=sys.stderr)
         return 2
     kind, file = argv[1], argv[2]
@@ -110,6 +128,8 @@ def main(argv):
         return 1
     if kind == "sarif":
         errors, code = sarif_errors(document)
+    elif kind.startswith("schema="):
+        errors, code = own_schema_errors(kind[len("schema="):], document)
     else:
         errors, code = cyclonedx_1_6_errors(text)
     if errors is None:

@@ -11,13 +11,14 @@
 //! 3. `POST /api/v1/agent/heartbeat` with a [`Heartbeat`] → [`HeartbeatResponse`].
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The `schema` of an [`AgentReport`].
 pub const REPORT_SCHEMA: &str = "ward.agent-report/1";
 
 /// Who a host says it is. `name` is its identity in the fleet (usually the FQDN).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HostIdentity {
     pub name: String,
     /// OSV ecosystem of the operating system, e.g. `Debian:12`.
@@ -30,7 +31,7 @@ pub struct HostIdentity {
 }
 
 /// `POST /api/v1/agent/enroll`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EnrollRequest {
     /// The one-time enrollment token (`ward_enrollment_…`) an operator created.
     pub token: String,
@@ -38,7 +39,7 @@ pub struct EnrollRequest {
 }
 
 /// The answer to an [`EnrollRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EnrollResponse {
     pub host_id: i64,
     /// The agent's credential (`ward_agent_…`): store it with mode 0600; it is never shown again.
@@ -46,7 +47,9 @@ pub struct EnrollResponse {
 }
 
 /// One installed package as an agent reports it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Package {
     /// OSV ecosystem, e.g. `Debian:12`, `crates.io`.
     pub ecosystem: String,
@@ -61,14 +64,16 @@ pub struct Package {
 }
 
 /// A package's identity within one host's inventory.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct PackageKey {
     pub ecosystem: String,
     pub name: String,
 }
 
 /// The packages of a report: all of them, or what changed since an earlier accepted report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Inventory {
     /// The complete inventory.
@@ -79,7 +84,7 @@ pub enum Inventory {
 }
 
 /// `POST /api/v1/agent/report`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentReport {
     /// [`REPORT_SCHEMA`].
     pub schema: String,
@@ -92,7 +97,7 @@ pub struct AgentReport {
 }
 
 /// Host facts. Unknown fields are kept by the server as they are (newer agents may send more).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Facts {
     /// The agent's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,7 +127,7 @@ pub struct Facts {
 }
 
 /// A process that maps deleted files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RestartNeeded {
     pub pid: u32,
     pub command: String,
@@ -131,7 +136,7 @@ pub struct RestartNeeded {
 }
 
 /// An update the host's package manager offers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PendingUpdate {
     pub ecosystem: String,
     pub name: String,
@@ -146,7 +151,7 @@ pub struct PendingUpdate {
 }
 
 /// The answer to an [`AgentReport`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReportResponse {
     pub host_id: i64,
     /// The key was already stored: nothing changed, these are the first delivery's counts.
@@ -160,7 +165,7 @@ pub struct ReportResponse {
 }
 
 /// `POST /api/v1/agent/heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Heartbeat {
     pub at: DateTime<Utc>,
     /// The key of the agent's latest accepted report, if any (the server says whether it
@@ -170,7 +175,7 @@ pub struct Heartbeat {
 }
 
 /// The answer to a [`Heartbeat`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HeartbeatResponse {
     pub host_id: i64,
     pub server_time: DateTime<Utc>,

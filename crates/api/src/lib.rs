@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod agent;
@@ -18,13 +19,13 @@ pub mod view;
 
 /// The body of every error response: `{"error": {"code": "...", "message": "..."}}`. `code` is
 /// stable (scripts may branch on it); `message` is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// See [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
     /// Stable: `unauthenticated`, `forbidden`, `not-found`, `invalid-request`, `conflict`,
     /// `base-mismatch`, `locked-out`, `too-large`, `unavailable`, `internal`.
@@ -41,7 +42,7 @@ impl ErrorBody {
 
 /// One page of a list. `next` is the opaque cursor to pass as `?after=` for the following
 /// page; absent on the last page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

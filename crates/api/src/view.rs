@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{Facts, Package};
 
 /// A host in a list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Host {
     pub id: i64,
     pub name: String,
@@ -23,7 +24,7 @@ pub struct Host {
 }
 
 /// `GET /api/v1/hosts/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HostDetail {
     #[serde(flatten)]
     pub host: Host,
@@ -43,7 +44,7 @@ pub struct HostDetail {
 }
 
 /// `GET /api/v1/hosts/{id}/packages[?at=TIME]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HostPackages {
     pub host_id: i64,
     /// The time asked for (`None`: now).
@@ -53,7 +54,7 @@ pub struct HostPackages {
 }
 
 /// One entry of a host's package history (`GET /api/v1/hosts/{id}/changes`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     pub at: DateTime<Utc>,
     /// `added`, `removed` or `changed`.
@@ -67,7 +68,7 @@ pub struct Change {
 }
 
 /// An open finding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub host_id: i64,
     pub advisory: String,
@@ -83,7 +84,7 @@ pub struct Finding {
 }
 
 /// An entry of the event feed (`GET /api/v1/events`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -97,7 +98,7 @@ pub struct Event {
 }
 
 /// A group or a tag with its host count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Label {
     pub name: String,
     pub hosts: u64,
@@ -105,7 +106,7 @@ pub struct Label {
 
 /// `GET /api/v1/advisories/{id}`: the record(s) with this id or alias, and the hosts with an
 /// open finding for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AdvisoryDetail {
     pub id: String,
     /// The OSV records (several when an alias names more than one).
@@ -114,14 +115,14 @@ pub struct AdvisoryDetail {
 }
 
 /// `POST /api/v1/session`: log in with a password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LoginRequest {
     pub user: String,
     pub password: String,
 }
 
 /// A session: an API token with the user's role, expiring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Session {
     pub token: String,
     pub user: String,
@@ -130,7 +131,7 @@ pub struct Session {
 }
 
 /// `GET /api/v1/whoami`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Whoami {
     /// `user:NAME` or `agent:HOST`.
     pub actor: String,
@@ -142,7 +143,7 @@ pub struct Whoami {
 }
 
 /// `POST /api/v1/tokens`: an API token for the calling user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenRequest {
     /// `read`, `operate`, `admin` (each must be within the caller's role).
     pub scopes: Vec<String>,
@@ -152,7 +153,7 @@ pub struct TokenRequest {
 }
 
 /// A newly made token: `token` is shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NewToken {
     pub id: String,
     pub token: String,
@@ -163,7 +164,7 @@ pub struct NewToken {
 }
 
 /// `POST /api/v1/enrollment-tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct EnrollmentRequest {
     /// Minutes until it expires (default 60, at most 10,080 = a week).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,7 +172,7 @@ pub struct EnrollmentRequest {
 }
 
 /// `POST /api/v1/users`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserRequest {
     pub name: String,
     /// `admin`, `operator` or `viewer`.
@@ -180,7 +181,7 @@ pub struct UserRequest {
 }
 
 /// A user as the API shows it (never its password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -190,7 +191,7 @@ pub struct User {
 }
 
 /// A job (`GET /api/v1/jobs`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Job {
     pub id: i64,
     pub kind: String,
@@ -208,7 +209,7 @@ pub struct Job {
 }
 
 /// `POST /api/v1/advisories/sync`: the answer (the job that re-matches the fleet).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SyncQueued {
     pub job_id: i64,
     /// `false` when a job for this index version already existed.
@@ -218,7 +219,7 @@ pub struct SyncQueued {
 }
 
 /// `GET /api/v1/audit/verify`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditVerify {
     pub ok: bool,
     pub entries: u64,
@@ -228,7 +229,7 @@ pub struct AuditVerify {
 }
 
 /// `GET /api/v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Health {
     pub status: String,
     pub version: String,

@@ -312,7 +312,13 @@ fn scheduled_feed_updates_reach_the_fleet_without_anyone() {
     let (_, admin) = server.user_token("root", Role::Admin, None);
     let (_, agent) = server.enroll(&admin, "tools.example", &[]);
     let body = common::report("tools.example", Value::Array(cargo_host()));
-    let (status, _) = server.call_with("POST", "/agent/report", Some(&agent), Some(&body), &[("idempotency-key", &report_key(1))]);
+    let (status, _) = server.call_with(
+        "POST",
+        "/agent/report",
+        Some(&agent),
+        Some(&body),
+        &[("idempotency-key", &report_key(1))],
+    );
     assert_eq!(status, 200);
     // The feed starts with an unrelated record.
     let unrelated = new_advisory(server.dir.path(), "no-such-crate-anywhere");
@@ -321,7 +327,8 @@ fn scheduled_feed_updates_reach_the_fleet_without_anyone() {
     wait_for("the first sync", || syncs_done(&server, &admin, 1));
     let before = all(&server, &admin, "/events").len();
     // The mirror gains a record for a crate the host has; nobody runs anything.
-    let mut record: Value = must(serde_json::from_str(&must(std::fs::read_to_string(feed.join("a.json")))));
+    let mut record: Value =
+        must(serde_json::from_str(&must(std::fs::read_to_string(feed.join("a.json")))));
     record["id"] = json!("WARD-TEST-2026-0003");
     record["affected"][0]["package"]["name"] = json!("tame-index");
     must(std::fs::write(feed.join("b.json"), record.to_string()));
@@ -333,7 +340,10 @@ fn scheduled_feed_updates_reach_the_fleet_without_anyone() {
     assert_eq!(events.len() - before, 1, "{:?}", &events[before..]);
     assert_eq!(events[before]["advisory"], "WARD-TEST-2026-0003");
     let (_, jobs) = server.call("GET", "/jobs", Some(&admin), None);
-    let feeds: Vec<&Value> = must(jobs["items"].as_array().ok_or("items")).iter().filter(|j| j["kind"] == "feeds-update").collect();
+    let feeds: Vec<&Value> = must(jobs["items"].as_array().ok_or("items"))
+        .iter()
+        .filter(|j| j["kind"] == "feeds-update")
+        .collect();
     assert_eq!(feeds.len(), 2, "{jobs}");
     assert!(feeds.iter().all(|j| j["state"] == "done"), "{jobs}");
     server.stop();

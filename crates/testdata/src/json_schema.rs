@@ -53,6 +53,21 @@ pub fn validate_json(schema: Schema, json: &[u8]) -> Result<(), String> {
     validate_json_with(&tools_dir()?, schema, json)
 }
 
+/// Validates `json` against a JSON Schema of ward's own (draft 2020-12, e.g. one built from the
+/// server's OpenAPI document) with Python's `jsonschema`, formats checked. Same results as
+/// [`validate_json`].
+pub fn validate_json_against(schema: &[u8], json: &[u8]) -> Result<(), String> {
+    let mut file = tempfile::Builder::new()
+        .prefix("ward-schema-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    std::io::Write::write_all(&mut file, schema)
+        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
+    let argument = format!("schema={}", file.path().display());
+    run_validator(&tools_dir()?, &argument, "the given JSON Schema", json)
+}
+
 /// `$WARD_TOOLS_DIR`, or `~/.cache/ward-tools` (as `.ci/run` decides it).
 fn tools_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("WARD_TOOLS_DIR").filter(|d| !d.is_empty()) {
@@ -65,11 +80,14 @@ fn tools_dir() -> Result<PathBuf, String> {
 }
 
 fn validate_json_with(tools: &Path, schema: Schema, json: &[u8]) -> Result<(), String> {
+    run_validator(tools, schema.script_argument(), schema.title(), json)
+}
+
+fn run_validator(tools: &Path, argument: &str, title: &str, json: &[u8]) -> Result<(), String> {
     let python = tools.join("bin/python3");
     if !python.is_file() {
         return Err(format!(
-            "cannot validate {}: the tools venv is missing ({} does not exist); {INSTALL_HINT}",
-            schema.title(),
+            "cannot validate {title}: the tools venv is missing ({} does not exist); {INSTALL_HINT}",
             python.display()
         ));
     }
@@ -83,7 +101,7 @@ fn validate_json_with(tools: &Path, schema: Schema, json: &[u8]) -> Result<(), S
         .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
     let out = ward_process::Command::new(&python)
         .arg(&script)
-        .arg(schema.script_argument())
+        .arg(argument)
         .arg(file.path())
         .env("WARD_TOOLS_DIR", tools)
         .timeout(TIMEOUT)
@@ -93,13 +111,10 @@ fn validate_json_with(tools: &Path, schema: Schema, json: &[u8]) -> Result<(), S
     let stderr = stderr.trim_end();
     match out.status {
         Status::Exited(0) => Ok(()),
-        Status::Exited(1) => {
-            Err(format!("the document is not valid {}:\n{stderr}", schema.title()))
-        }
-        Status::Exited(2) => Err(format!("cannot validate {}: {stderr}", schema.title())),
+        Status::Exited(1) => Err(format!("the document is not valid {title}:\n{stderr}")),
+        Status::Exited(2) => Err(format!("cannot validate {title}: {stderr}")),
         status => Err(format!(
-            "cannot validate {}: {} ended with {status}: {stderr}",
-            schema.title(),
+            "cannot validate {title}: {} ended with {status}: {stderr}",
             script.display()
         )),
     }

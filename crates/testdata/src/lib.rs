@@ -15,7 +15,7 @@ pub mod postgres;
 use std::path::PathBuf;
 
 pub use debian::{debian_image, DebianSystem};
-pub use json_schema::{validate_json, Schema};
+pub use json_schema::{validate_json, validate_json_against, Schema};
 
 /// The folder `sub` of the shared data (`"advisories"`, `"lockfiles"`, `"version-vectors"`...).
 ///
