@@ -148,6 +148,7 @@ conformance! {
         bad_findings_and_unknown_hosts_are_refused,
         users_create_lookup_and_change_password,
         tokens_add_lookup_and_revoke,
+        users_and_tokens_are_listed,
         enrollment_is_consumed_once,
         lockout_state_round_trips,
         audit_chain_verifies_with_its_anchor,
@@ -1858,4 +1859,39 @@ fn schema_3_database_upgrades(db: &TestDb) {
     store.set_host_facts(host, &json!({"kernel": "6.1"}), t(2, 0)).unwrap();
     assert!(store.enqueue_job("rematch", "k", &json!(null), t(2, 0)).unwrap().1);
     store.save_advisory_fingerprints(&[], &[]).unwrap();
+}
+
+fn users_and_tokens_are_listed(store: &dyn Store) {
+    assert_eq!(store.users().unwrap(), []);
+    let bob = store.create_user("bob", Role::Viewer, "phc-b", t(1, 0)).unwrap();
+    let alice = store.create_user("alice", Role::Admin, "phc-a", t(1, 1)).unwrap();
+    let names: Vec<(UserId, String)> =
+        store.users().unwrap().into_iter().map(|u| (u.id, u.name)).collect();
+    assert_eq!(names, [(bob, "bob".to_owned()), (alice, "alice".to_owned())]);
+    let host = new_host(store, "web1");
+    let other = new_host(store, "web2");
+    let (_, first) = new_token(TokenKind::Agent);
+    let (_, second) = new_token(TokenKind::Agent);
+    let (_, elsewhere) = new_token(TokenKind::Agent);
+    let (_, api) = new_token(TokenKind::Api);
+    let (_, enrollment) = new_token(TokenKind::Enrollment);
+    store.add_token(&first, TokenOwner::Host(host), &[], None, t(2, 0)).unwrap();
+    store.add_token(&second, TokenOwner::Host(host), &[], None, t(2, 1)).unwrap();
+    store.add_token(&elsewhere, TokenOwner::Host(other), &[], None, t(2, 2)).unwrap();
+    store.add_token(&api, TokenOwner::User(alice), &[Scope::Read], None, t(2, 3)).unwrap();
+    store.add_token(&enrollment, TokenOwner::Unowned, &[], None, t(2, 4)).unwrap();
+    assert!(store.revoke_token(&second.id, t(3, 0)).unwrap());
+    let ids = |owner| -> Vec<String> {
+        let mut ids: Vec<String> =
+            store.tokens_of(owner).unwrap().into_iter().map(|r| r.stored.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![first.id.clone(), second.id.clone()];
+    expected.sort();
+    assert_eq!(ids(TokenOwner::Host(host)), expected, "revoked ones too");
+    assert_eq!(ids(TokenOwner::Host(other)), [elsewhere.id.clone()]);
+    assert_eq!(ids(TokenOwner::User(alice)), [api.id.clone()]);
+    assert_eq!(ids(TokenOwner::User(bob)), Vec::<String>::new());
+    assert_eq!(ids(TokenOwner::Unowned), [enrollment.id.clone()]);
 }
