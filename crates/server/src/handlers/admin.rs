@@ -18,7 +18,7 @@ use ward_auth::token::{Token, TokenKind};
 use ward_auth::{OsRng, SecretString};
 use ward_store::{HostId, TokenOwner, UserRecord};
 
-use super::{audit, existing_host, limit, number, Body, Params};
+use super::{audit, existing_host, limit, number, page_of, Body, Params};
 use crate::auth::{permission_of, role_scopes, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{index_version, now, AppState};
@@ -377,11 +377,8 @@ pub async fn list_audit(
     state
         .db(move |store| {
             let after = after.map(|a| u64::try_from(a).unwrap_or(0));
-            let mut items = store.audit_entries(after, limit + 1)?;
-            let more = items.len() > limit as usize;
-            items.truncate(limit as usize);
-            let next = if more { items.last().map(|e| e.seq.to_string()) } else { None };
-            Ok(Json(Page { items, next }))
+            let items = store.audit_entries(after, limit + 1)?;
+            Ok(Json(page_of(items, limit as usize, |e| e.seq.to_string())))
         })
         .await
 }

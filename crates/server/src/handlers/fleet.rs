@@ -9,7 +9,7 @@ use ward_api::view;
 use ward_api::Page;
 use ward_store::{FindingFilter, HostFilter, HostId, HostRecord, OpenFinding, PackageRow, Store};
 
-use super::{existing_host, levels_from, limit, number, time, Params};
+use super::{existing_host, levels_from, limit, number, page_of, time, Params};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -303,14 +303,6 @@ fn label_page(labels: Vec<(String, u64)>, query: PageQuery) -> Page<view::Label>
         .map(|(name, hosts)| view::Label { name, hosts })
         .collect();
     page_of(items, limit, |l| l.name.clone())
-}
-
-/// A page from `limit + 1` items: the extra one only says there is a next page.
-fn page_of<T>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next = if more { items.last().map(cursor) } else { None };
-    Page { items, next }
 }
 
 pub async fn list_events(

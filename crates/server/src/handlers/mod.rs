@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use ward_api::Page;
 use ward_store::{HostId, Store};
 
 use crate::auth::Caller;
@@ -114,4 +115,12 @@ pub fn audit(
         .append_audit(crate::state::now(), &caller.actor(), action, target, detail)
         .map(|_| ())
         .map_err(|e| ApiError::internal("appending to the audit log", e))
+}
+
+/// A page from `limit + 1` items: the extra one only says there is a next page.
+pub fn page_of<T>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Page<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(cursor) } else { None };
+    Page { items, next }
 }
