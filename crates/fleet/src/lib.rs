@@ -57,7 +57,9 @@ impl RematchReport {
 /// Why a re-match stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
-    /// The store failed; hosts re-matched before the failure keep their new findings.
+    /// The store failed. In [`rematch_all`], hosts re-matched before the failure keep their
+    /// new findings; [`rematch_packages`] applies in one transaction, so nothing of it was
+    /// written; [`sync_advisories`] saves the fingerprints last, so the next sync retries.
     #[error("re-match: {0}")]
     Store(#[from] StoreError),
 }
