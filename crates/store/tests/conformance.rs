@@ -1890,8 +1890,8 @@ fn users_and_tokens_are_listed(store: &dyn Store) {
     let mut expected = vec![first.id.clone(), second.id.clone()];
     expected.sort();
     assert_eq!(ids(TokenOwner::Host(host)), expected, "revoked ones too");
-    assert_eq!(ids(TokenOwner::Host(other)), [elsewhere.id.clone()]);
-    assert_eq!(ids(TokenOwner::User(alice)), [api.id.clone()]);
+    assert_eq!(ids(TokenOwner::Host(other)), [elsewhere.id.as_str()]);
+    assert_eq!(ids(TokenOwner::User(alice)), [api.id.as_str()]);
     assert_eq!(ids(TokenOwner::User(bob)), Vec::<String>::new());
-    assert_eq!(ids(TokenOwner::Unowned), [enrollment.id.clone()]);
+    assert_eq!(ids(TokenOwner::Unowned), [enrollment.id.as_str()]);
 }
