@@ -111,15 +111,21 @@ fn finish(
 }
 
 /// Re-matches the fleet against the index as it is now.
+/// The result carries `timings_ms`: `read_index` (opening the index and reading every record)
+/// and `sync` (fingerprinting, comparing with the store's fingerprints, the re-match, saving the
+/// fingerprints), for benchmarks and for operators asking where a slow sync went.
 fn sync(store: &dyn Store, data_dir: &Path) -> Result<serde_json::Value, String> {
+    let started = std::time::Instant::now();
     let advisories = AppState::advisories(data_dir).map_err(|e: ApiError| e.message)?;
     let Some(index) = &advisories.index else {
         return Err(format!("no advisory index in {}", data_dir.display()));
     };
     let records = index.all_records().map_err(|e| format!("reading the advisory index: {e}"))?;
+    let read_index = started.elapsed();
     let now = Utc::now();
     let report = ward_fleet::sync_advisories(store, &records, &advisories, now.date_naive(), now)
         .map_err(|e| e.to_string())?;
+    let synced = started.elapsed() - read_index;
     tracing::info!(
         records = report.records,
         changed = report.changed,
@@ -139,6 +145,10 @@ fn sync(store: &dyn Store, data_dir: &Path) -> Result<serde_json::Value, String>
         "findings_new": report.rematch.new,
         "findings_resolved": report.rematch.resolved,
         "errors": report.rematch.errors,
+        "timings_ms": {
+            "read_index": u64::try_from(read_index.as_millis()).unwrap_or(u64::MAX),
+            "sync": u64::try_from(synced.as_millis()).unwrap_or(u64::MAX),
+        },
     }))
 }
 
