@@ -82,11 +82,31 @@ pub fn rematch_packages(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RematchReport, FleetError> {
+    rematch_packages_timed(store, advisories, keys, today, now).map(|(report, _)| report)
+}
+
+/// Named phase durations in milliseconds.
+type Phases = [(&'static str, u64); 3];
+
+/// [`rematch_packages`], and the milliseconds of its phases: `load` (the keyed packages),
+/// `match`, `apply`.
+fn rematch_packages_timed(
+    store: &dyn Store,
+    advisories: &impl Advisories,
+    keys: &[(String, String)],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(RematchReport, Phases), FleetError> {
+    let millis =
+        |since: std::time::Instant| u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let started = std::time::Instant::now();
     let advisories = &Memoized::new(advisories);
     let mut by_host: BTreeMap<HostId, Vec<PackageRow>> = BTreeMap::new();
     for (host, row) in store.packages_for_keys(keys)? {
         by_host.entry(host).or_default().push(row);
     }
+    let load = millis(started);
+    let started = std::time::Instant::now();
     let mut report = RematchReport { hosts: by_host.len(), ..RematchReport::default() };
     let mut parts = Vec::with_capacity(by_host.len());
     for (host, rows) in &by_host {
@@ -99,9 +119,12 @@ pub fn rematch_packages(
             });
         }
     }
+    let matched = millis(started);
+    let started = std::time::Instant::now();
     let diff = store.apply_findings_scoped(now, &parts)?;
     report.new = diff.new;
     report.resolved = diff.resolved;
+    let applied = millis(started);
     tracing::info!(
         keys = keys.len(),
         hosts = report.hosts,
@@ -111,7 +134,7 @@ pub fn rematch_packages(
         errors = report.errors.len(),
         "re-matched the packages of changed advisories"
     );
-    Ok(report)
+    Ok((report, [("rematch.load", load), ("rematch.match", matched), ("rematch.apply", applied)]))
 }
 
 /// Re-matches every host in the store (paged through [`Store::hosts`]): after a full index
@@ -297,6 +320,9 @@ pub struct SyncReport {
     pub removed: usize,
     /// The re-match of the keys those name (all hosts on a first sync).
     pub rematch: RematchReport,
+    /// Where the time went, in milliseconds: `fingerprint` (hashing the records), `compare`
+    /// (reading the stored fingerprints and diffing), `rematch`, `save` (the fingerprints).
+    pub timings_ms: BTreeMap<&'static str, u64>,
 }
 
 /// Brings the store's findings up to date with an advisory index whose records are `records`
@@ -317,9 +343,17 @@ pub fn sync_advisories(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<SyncReport, FleetError> {
+    let mut clock = std::time::Instant::now();
+    let mut timings = BTreeMap::new();
+    let mut lap = |name: &'static str| {
+        let elapsed = clock.elapsed();
+        clock = std::time::Instant::now();
+        timings.insert(name, u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+    };
+    let current = fingerprints(records);
+    lap("fingerprint");
     let stored: BTreeMap<String, AdvisoryFingerprint> =
         store.advisory_fingerprints()?.into_iter().map(|print| (print.id.clone(), print)).collect();
-    let current = fingerprints(records);
     let mut report = SyncReport { records: current.len(), ..SyncReport::default() };
     let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
     let mut upsert = Vec::new();
@@ -343,15 +377,23 @@ pub fn sync_advisories(
             delete.push(id.clone());
         }
     }
+    lap("compare");
+    let mut phase_timings = Vec::new();
     if stored.is_empty() && !current.is_empty() {
         report.rematch = rematch_all(store, advisories, today, now)?;
     } else if !keys.is_empty() {
         let keys: Vec<(String, String)> = keys.into_iter().collect();
-        report.rematch = rematch_packages(store, advisories, &keys, today, now)?;
+        let (rematch, phases) = rematch_packages_timed(store, advisories, &keys, today, now)?;
+        report.rematch = rematch;
+        phase_timings = phases.to_vec();
     }
+    lap("rematch");
     if !upsert.is_empty() || !delete.is_empty() {
         store.save_advisory_fingerprints(&upsert, &delete)?;
     }
+    lap("save");
+    timings.extend(phase_timings);
+    report.timings_ms = timings;
     tracing::info!(
         records = report.records,
         changed = report.changed,

@@ -689,7 +689,7 @@ fn job_summary(job: &Value) -> String {
     let r = &job["result"];
     format!(
         "{} records, {} added, {} changed, {} removed; {} hosts re-matched, {} findings new, {} \
-         resolved; in the job: read index {} ms, sync {} ms",
+         resolved; in the job: read index {} ms, sync {} ms (by phase, ms: {})",
         r["records"],
         r["added"],
         r["changed"],
@@ -698,7 +698,8 @@ fn job_summary(job: &Value) -> String {
         r["findings_new"],
         r["findings_resolved"],
         r["timings_ms"]["read_index"],
-        r["timings_ms"]["sync"]
+        r["timings_ms"]["sync"],
+        r["timings_ms"]["sync_phases"]
     )
 }
 

@@ -148,6 +148,7 @@ fn sync(store: &dyn Store, data_dir: &Path) -> Result<serde_json::Value, String>
         "timings_ms": {
             "read_index": u64::try_from(read_index.as_millis()).unwrap_or(u64::MAX),
             "sync": u64::try_from(synced.as_millis()).unwrap_or(u64::MAX),
+            "sync_phases": report.timings_ms,
         },
     }))
 }
