@@ -1521,25 +1521,28 @@ impl Store for PostgresStore {
         let mut tx = client.transaction().map_err(db(OPERATION))?;
         let hosts: Vec<HostId> = parts.iter().map(|(part, _)| part.host).collect();
         lock_hosts(&mut tx, OPERATION, &hosts)?;
-        // The open findings of every part's scope, in one statement.
-        let (mut scope_hosts, mut scope_ecosystems, mut scope_packages) =
-            (Vec::new(), Vec::new(), Vec::new());
+        // The open findings of every part's scope, in one statement: the parts' hosts and the
+        // scopes' package names as two arrays (index probes by host), the exact
+        // (host, ecosystem, package) scope checked here. Joining an UNNEST of the scope
+        // triples instead made PostgreSQL scan every open finding (its row estimate for UNNEST
+        // is a constant): 0.5 s for 829 hosts of a 3,000-host fleet.
+        let mut in_scope: std::collections::BTreeSet<(i64, &str, &str)> = Default::default();
+        let mut scope_packages: std::collections::BTreeSet<&str> = Default::default();
         for (part, scope) in &parts {
             for (ecosystem, package) in scope {
-                scope_hosts.push(part.host.0);
-                scope_ecosystems.push(*ecosystem);
-                scope_packages.push(*package);
+                in_scope.insert((part.host.0, ecosystem, package));
+                scope_packages.insert(package);
             }
         }
+        let scope_hosts: Vec<i64> = hosts.iter().map(|host| host.0).collect();
+        let scope_packages: Vec<&str> = scope_packages.into_iter().collect();
         let rows = tx
             .query(
                 "SELECT f.host_id, f.id, f.advisory, f.aliases, f.ecosystem, f.package, f.version,
                         f.severity, f.score
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS s (host_id, ecosystem, package)
-                 JOIN findings f ON f.host_id = s.host_id AND f.ecosystem = s.ecosystem
-                                AND f.package = s.package
-                 WHERE f.resolved_at IS NULL",
-                &[&scope_hosts, &scope_ecosystems, &scope_packages],
+                 FROM findings f
+                 WHERE f.host_id = ANY ($1) AND f.package = ANY ($2) AND f.resolved_at IS NULL",
+                &[&scope_hosts, &scope_packages],
             )
             .map_err(db(OPERATION))?;
         let mut open: std::collections::BTreeMap<i64, Vec<(i64, FindingRow)>> = Default::default();
@@ -1560,6 +1563,13 @@ impl Store for PostgresStore {
                 ))
             })()
             .map_err(db(OPERATION))?;
+            if !in_scope.contains(&(
+                stored.0,
+                stored.2.ecosystem.as_str(),
+                stored.2.package.as_str(),
+            )) {
+                continue;
+            }
             open.entry(stored.0).or_default().push((stored.1, stored.2));
         }
         let plans: Vec<(HostId, findings::FindingsPlan<'_>)> = parts
