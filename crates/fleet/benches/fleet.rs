@@ -109,48 +109,19 @@ fn parse_args() -> Args {
 
 // ---- deterministic randomness ---------------------------------------------------------------
 
-/// SplitMix64: small, seedable, good enough for synthetic data.
-#[derive(Debug, Clone)]
-struct Rng(u64);
+use ward_testdata::rng::SplitMix64 as Rng;
 
-impl Rng {
-    fn new(parts: &[u64]) -> Rng {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        for part in parts {
-            rng.0 ^= part.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            rng.next();
+/// A version variant, drawn with `VARIANT_WEIGHTS`.
+fn variant(rng: &mut Rng) -> u8 {
+    let total: u64 = VARIANT_WEIGHTS.iter().sum();
+    let mut pick = rng.next_u64() % total;
+    for (variant, weight) in VARIANT_WEIGHTS.iter().enumerate() {
+        if pick < *weight {
+            return variant as u8;
         }
-        rng
+        pick -= weight;
     }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A float in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn variant(&mut self) -> u8 {
-        let total: u64 = VARIANT_WEIGHTS.iter().sum();
-        let mut pick = self.next() % total;
-        for (variant, weight) in VARIANT_WEIGHTS.iter().enumerate() {
-            if pick < *weight {
-                return variant as u8;
-            }
-            pick -= weight;
-        }
-        3
-    }
+    3
 }
 
 // ---- the catalogue and the fleet ------------------------------------------------------------
@@ -244,7 +215,7 @@ impl Catalogue {
         // One version per source package per host.
         let mut source_variant = BTreeMap::new();
         let mut os_variant = |rng: &mut Rng, source: usize| {
-            *source_variant.entry(source).or_insert_with(|| rng.variant())
+            *source_variant.entry(source).or_insert_with(|| variant(rng))
         };
         let mut chosen = BTreeSet::new();
         for binary in 0..self.essential {
@@ -264,12 +235,12 @@ impl Catalogue {
             chosen.insert(((u * u * u) * self.apps.len() as f64) as usize);
         }
         for app in chosen {
-            picks.push(Pick::App { app, variant: rng.variant() });
+            picks.push(Pick::App { app, variant: variant(&mut rng) });
         }
         if round >= 2 {
             let mut change = Rng::new(&[self.seed, 3, host as u64]);
             for pick in &mut picks {
-                if change.next() % 100 < CHANGED_PERCENT {
+                if change.next_u64() % 100 < CHANGED_PERCENT {
                     let (Pick::Os { variant, .. } | Pick::App { variant, .. }) = pick;
                     *variant = if *variant == 3 { 2 } else { *variant + 1 };
                 }
@@ -507,7 +478,7 @@ fn existing_advisories(catalogue: &Catalogue, count: usize) -> (Vec<Record>, BTr
     let mut apps = BTreeSet::new();
     for i in 0..count {
         let id = format!("BENCH-{i:05}");
-        if rng.next() % 100 < OS_ADVISORY_PERCENT {
+        if rng.next_u64() % 100 < OS_ADVISORY_PERCENT {
             records.push(catalogue.os_advisory(&id, rng.below(catalogue.sources.len())));
         } else {
             let app = rng.below(catalogue.apps.len());

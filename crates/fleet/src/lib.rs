@@ -400,6 +400,8 @@ pub fn sync_advisories(
         added = report.added,
         removed = report.removed,
         hosts = report.rematch.hosts,
+        new = report.rematch.new,
+        resolved = report.rematch.resolved,
         "synced advisories"
     );
     Ok(report)

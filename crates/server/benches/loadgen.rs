@@ -106,45 +106,7 @@ fn parse_args() -> Args {
 
 // ---- deterministic randomness ---------------------------------------------------------------
 
-/// SplitMix64: small, seedable, good enough for synthetic data.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(parts: &[u64]) -> Rng {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        for part in parts {
-            rng.0 ^= part.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            rng.next();
-        }
-        rng
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// `count` distinct indexes below `n`, in increasing order (a partial Fisher–Yates).
-    fn subset(&mut self, n: usize, count: usize) -> Vec<usize> {
-        let mut all: Vec<usize> = (0..n).collect();
-        let count = count.min(n);
-        for i in 0..count {
-            let j = i + self.below(n - i);
-            all.swap(i, j);
-        }
-        all.truncate(count);
-        all.sort_unstable();
-        all
-    }
-}
+use ward_testdata::rng::SplitMix64 as Rng;
 
 // ---- the catalogue of real packages ---------------------------------------------------------
 
@@ -321,7 +283,7 @@ impl Catalogue {
             .chain(apps.into_iter().map(|a| a + self.os.len()))
             .map(|index| {
                 let variants = self.entry(index).variants.len();
-                let variant = if variants > 1 && rng.next() % 1000 < VARIANT_PER_MILLE {
+                let variant = if variants > 1 && rng.next_u64() % 1000 < VARIANT_PER_MILLE {
                     1 + rng.below(variants - 1)
                 } else {
                     0

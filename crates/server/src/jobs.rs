@@ -126,16 +126,6 @@ fn sync(store: &dyn Store, data_dir: &Path) -> Result<serde_json::Value, String>
     let report = ward_fleet::sync_advisories(store, &records, &advisories, now.date_naive(), now)
         .map_err(|e| e.to_string())?;
     let synced = started.elapsed() - read_index;
-    tracing::info!(
-        records = report.records,
-        changed = report.changed,
-        added = report.added,
-        removed = report.removed,
-        hosts = report.rematch.hosts,
-        new = report.rematch.new,
-        resolved = report.rematch.resolved,
-        "advisory sync"
-    );
     Ok(serde_json::json!({
         "records": report.records,
         "added": report.added,

@@ -14,6 +14,8 @@ pub mod postgres;
 
 use std::path::PathBuf;
 
+pub mod rng;
+
 pub use debian::{debian_image, DebianSystem};
 pub use json_schema::{validate_json, validate_json_against, Schema};
 
