@@ -269,3 +269,44 @@ fn all_records_are_every_feeds_records_by_id() {
     import(empty.path(), &[]);
     assert_eq!(Index::open(empty.path()).unwrap().all_records().unwrap(), []);
 }
+
+/// Lookups answer the same with the per-ecosystem key hashes (which skip the query for
+/// packages without advisories) as an index without them (as written before they existed),
+/// for every key in the index and for keys it does not have.
+#[test]
+fn key_hashes_never_change_a_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &all_fixture_feeds());
+    let path = Index::path_in(dir.path());
+    let older = dir.path().join("older.db");
+    std::fs::copy(&path, &older).unwrap();
+    let conn = rusqlite::Connection::open(&older).unwrap();
+    let keys: Vec<(String, String, String)> = conn
+        .prepare("SELECT DISTINCT ecosystem, release, spelled FROM packages")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    conn.execute_batch("DROP TABLE key_hashes").unwrap();
+    drop(conn);
+    assert!(keys.len() >= 8, "{keys:?}");
+    let (with, without) = (Index::open(dir.path()).unwrap(), Index::open_file(&older).unwrap());
+    let mut found = 0;
+    for (ecosystem, release, name) in &keys {
+        let full = if release.is_empty() { ecosystem.clone() } else { format!("{ecosystem}:{release}") };
+        for (eco, n) in [
+            (ecosystem.as_str(), name.clone()),
+            (full.as_str(), name.clone()),
+            (full.as_str(), name.to_uppercase()),
+            (ecosystem.as_str(), format!("{name}-not-in-the-index")),
+        ] {
+            let a = with.lookup(eco, &n).unwrap();
+            assert_eq!(ids(&a), ids(&without.lookup(eco, &n).unwrap()), "{eco} {n}");
+            found += a.len();
+        }
+    }
+    assert!(found > keys.len(), "{found} of {}", keys.len());
+    assert!(with.lookup("crates.io", "no-such-crate-anywhere").unwrap().is_empty());
+    assert!(with.lookup("NoEcosystemAtAll", "x").unwrap().is_empty());
+}

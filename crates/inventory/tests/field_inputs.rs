@@ -235,3 +235,40 @@ fn trivy_integration_inputs_parse_without_error() {
 fn osv_scalibr_inputs_parse_without_error() {
     check_peer_suite(&common::data_dir().join("lockfiles/osv-scalibr"), 60);
 }
+
+/// Every Cargo.lock in the shared data, read by both readers of `formats::cargo`: the
+/// line reader takes the cargo-written ones and agrees with the TOML reader on each.
+#[test]
+fn cargo_lock_line_reader_agrees_with_toml_reader() {
+    let data = common::data_dir();
+    let mut files = Vec::new();
+    let mut stack = vec![data.join("real-inputs/cargo"), data.join("lockfiles"), data.join("peer-suites")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().unwrap().to_string_lossy().ends_with("Cargo.lock") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 14, "{files:?}");
+    let mut taken = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let shown = path.to_string_lossy();
+        let slow = ward_inventory::formats::cargo::parse_toml(&shown, &text);
+        if let Some(fast) = ward_inventory::formats::cargo::generated(&shown, &text) {
+            assert_eq!(fast, slow, "{shown}");
+            taken += 1;
+        }
+    }
+    // The real lockfiles are cargo-written: the line reader must take them all.
+    for name in ["cargo-audit-0.22.2", "cargo-deny-9b36f00", "ripgrep-15.2.0", "rust-analyzer-d2e55da491"] {
+        let path = data.join(format!("real-inputs/cargo/{name}.Cargo.lock"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(ward_inventory::formats::cargo::generated("x", &text).is_some(), "{name}");
+    }
+    assert!(taken >= 12, "the line reader took only {taken} of {} files", files.len());
+}

@@ -38,6 +38,7 @@ CREATE TABLE packages (
     PRIMARY KEY (ecosystem, name, release, rid)
 ) WITHOUT ROWID;
 CREATE TABLE record_ecosystems (ecosystem TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (ecosystem, rid)) WITHOUT ROWID;
+CREATE TABLE key_hashes (ecosystem TEXT PRIMARY KEY, hashes BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE kev (cve TEXT PRIMARY KEY, feed TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE epss (cve TEXT PRIMARY KEY, feed TEXT NOT NULL, epss REAL NOT NULL, percentile REAL NOT NULL, date TEXT) WITHOUT ROWID;
 ";
@@ -220,10 +221,8 @@ fn write(final_path: &Path, temp: &Path, update: Update) -> Result<UpdateReport,
     let mut next_rid: i64 = tx
         .query_row("SELECT COALESCE(MAX(rid), 0) + 1 FROM records", [], |r| r.get(0))
         .map_err(e(temp))?;
-    let mut compressor =
-        zstd::bulk::Compressor::new(9).map_err(|err| StoreError::io(temp, "compressing", err))?;
     for feed in update.replace {
-        let stored = insert_records(&tx, &feed, &mut next_rid, &mut compressor, temp)?;
+        let stored = insert_records(&tx, &feed, &mut next_rid, temp)?;
         report.stored.insert(feed.name.clone(), stored);
         for k in &feed.parsed.kev {
             let data = serde_json::to_string(k)
@@ -259,9 +258,12 @@ fn write(final_path: &Path, temp: &Path, update: Update) -> Result<UpdateReport,
         )
         .map_err(e(temp))?;
     }
+    insert_key_hashes(&tx).map_err(e(temp))?;
     tx.execute("INSERT INTO meta VALUES ('layout', ?1)", [LAYOUT_VERSION]).map_err(e(temp))?;
     tx.execute("INSERT INTO meta VALUES ('built_at', ?1)", [update.now.to_string()])
         .map_err(e(temp))?;
+    // The record count, so that opening the index for a scan never counts a whole table.
+    tx.execute("INSERT INTO meta SELECT 'records', COUNT(*) FROM records", []).map_err(e(temp))?;
     report.feeds = tx.query_row("SELECT COUNT(*) FROM feeds", [], |r| r.get(0)).map_err(e(temp))?;
     tx.commit().map_err(e(temp))?;
     conn.execute_batch("DETACH DATABASE old").ok();
@@ -276,7 +278,6 @@ fn insert_records(
     tx: &rusqlite::Transaction<'_>,
     feed: &FeedData,
     next_rid: &mut i64,
-    compressor: &mut zstd::bulk::Compressor<'_>,
     temp: &Path,
 ) -> Result<u64, StoreError> {
     let e = StoreError::sqlite;
@@ -307,8 +308,7 @@ fn insert_records(
         if json.len() > MAX_RECORD {
             continue;
         }
-        let blob =
-            compressor.compress(&json).map_err(|err| StoreError::io(temp, "compressing", err))?;
+        let blob = super::blob::encode(&json);
         let rid = *next_rid;
         *next_rid += 1;
         insert_record.execute(params![rid, feed.name, record.id, blob]).map_err(e(temp))?;
@@ -332,6 +332,32 @@ fn insert_records(
         }
     }
     Ok(unique.len() as u64)
+}
+
+/// FNV-1a (64 bits) of a normalized package key: stable across builds and platforms.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Per ecosystem, the sorted hashes of every package key (little-endian u64s), read by
+/// lookups to skip the query for packages without advisories.
+fn insert_key_hashes(tx: &Connection) -> rusqlite::Result<()> {
+    let mut by_ecosystem: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut keys = tx.prepare("SELECT DISTINCT ecosystem, name FROM packages")?;
+    let mut rows = keys.query([])?;
+    while let Some(row) = rows.next()? {
+        let ecosystem: String = row.get(0)?;
+        let name: String = row.get(1)?;
+        by_ecosystem.entry(ecosystem).or_default().push(key_hash(&name));
+    }
+    let mut insert = tx.prepare("INSERT INTO key_hashes VALUES (?1, ?2)")?;
+    for (ecosystem, mut hashes) in by_ecosystem {
+        hashes.sort_unstable();
+        hashes.dedup();
+        let blob: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
+        insert.execute(params![ecosystem, blob])?;
+    }
+    Ok(())
 }
 
 fn insert_feed(tx: &Connection, f: &super::FeedInfo) -> rusqlite::Result<()> {

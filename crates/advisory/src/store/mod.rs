@@ -18,6 +18,7 @@ use crate::feed::{EpssScore, KevEntry};
 use crate::model::Record;
 
 pub mod apt;
+mod blob;
 pub mod build;
 pub mod fetch;
 pub mod source;
@@ -119,6 +120,10 @@ pub struct Index {
     conn: Connection,
     /// One zstd context and one buffer for every decode (a lookup allocates only the records).
     decoder: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)>,
+    /// Per ecosystem, the sorted hashes of every package key in the index (`None`: an index
+    /// written before they were kept), loaded on first use: most packages of a scan have no
+    /// advisory, and a hash probe tells so without a query.
+    key_hashes: std::cell::RefCell<std::collections::HashMap<String, Option<Vec<u64>>>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -164,6 +169,8 @@ impl Index {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(uri(path, "immutable=1"), flags)
             .map_err(StoreError::sqlite(path))?;
+        // Read through a memory map, not a read(2) per page: lookups touch few pages each.
+        conn.pragma_update(None, "mmap_size", 1_i64 << 32).map_err(StoreError::sqlite(path))?;
         let found: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'layout'", [], |r| r.get(0))
             .optional()
@@ -176,6 +183,7 @@ impl Index {
                     path: path.to_path_buf(),
                     conn,
                     decoder: std::cell::RefCell::new((decompressor, Vec::new())),
+                    key_hashes: std::cell::RefCell::default(),
                 })
             }
             other => Err(StoreError::Layout {
@@ -199,17 +207,9 @@ impl Index {
             id: id.to_string(),
             reason,
         };
-        let size = zstd::zstd_safe::get_frame_content_size(blob)
-            .ok()
-            .flatten()
-            .and_then(|n| usize::try_from(n).ok())
-            .filter(|n| *n <= build::MAX_RECORD)
-            .ok_or_else(|| damaged("no valid zstd frame size".to_string()))?;
         let mut decoder = self.decoder.borrow_mut();
         let (decompressor, buffer) = &mut *decoder;
-        buffer.clear();
-        buffer.reserve(size);
-        decompressor.decompress_to_buffer(blob, buffer).map_err(|e| damaged(e.to_string()))?;
+        blob::decode_into(blob, buffer, decompressor, build::MAX_RECORD).map_err(damaged)?;
         serde_json::from_slice(buffer).map_err(|e| damaged(e.to_string()))
     }
 
@@ -236,19 +236,52 @@ impl Index {
     pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Record>, StoreError> {
         let (base, release) = ecosystem_key(ecosystem);
         let key = crate::name::normalize(&base, name);
-        match release {
-            None => self.records_where(
-                "SELECT r.id, r.data FROM records r WHERE r.rid IN \
-                 (SELECT rid FROM packages WHERE ecosystem = ?1 AND name = ?2) ORDER BY r.id, r.rid",
-                &[&base, &key],
-            ),
-            Some(release) => self.records_where(
-                "SELECT r.id, r.data FROM records r WHERE r.rid IN \
-                 (SELECT rid FROM packages WHERE ecosystem = ?1 AND name = ?2 AND release = ?3) \
-                 ORDER BY r.id, r.rid",
-                &[&base, &key, &release],
-            ),
+        if !self.may_have(&base, &key) {
+            return Ok(Vec::new());
         }
+        // A plain join on the key's primary-key prefix: no temporary tables, so a package
+        // without advisories (most of them) costs one b-tree probe. A record keyed under
+        // several releases comes once per release: deduplicated here, in (id, rid) order.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.rid, r.id, r.data FROM packages p JOIN records r ON r.rid = p.rid \
+                 WHERE p.ecosystem = ?1 AND p.name = ?2 AND (?3 IS NULL OR p.release = ?3)",
+            )
+            .map_err(self.err())?;
+        let mut rows = stmt.query(params![base, key, release]).map_err(self.err())?;
+        let mut found: Vec<(String, i64, Vec<u8>)> = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err())? {
+            let rid: i64 = row.get(0).map_err(self.err())?;
+            if found.iter().all(|f| f.1 != rid) {
+                found.push((row.get(1).map_err(self.err())?, rid, row.get(2).map_err(self.err())?));
+            }
+        }
+        found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        found.iter().map(|(id, _, blob)| self.decode(id, blob)).collect()
+    }
+
+    /// False only when the index has no record for the key (`ecosystem` without release).
+    fn may_have(&self, ecosystem: &str, key: &str) -> bool {
+        let mut cache = self.key_hashes.borrow_mut();
+        let hashes = cache.entry(ecosystem.to_string()).or_insert_with(|| {
+            // An index without the table (older), or a damaged blob: no filter, the query
+            // decides. An ecosystem without a row has no package at all.
+            let blob: Option<Vec<u8>> = self
+                .conn
+                .query_row("SELECT hashes FROM key_hashes WHERE ecosystem = ?1", [ecosystem], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .ok()?;
+            let blob = blob.unwrap_or_default();
+            (blob.len() % 8 == 0).then(|| {
+                blob.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect()
+            })
+        });
+        hashes.as_ref().is_none_or(|h| h.binary_search(&build::key_hash(key)).is_ok())
     }
 
     /// The ids of the records affecting a package (same key rules as [`Index::lookup`]), without
@@ -372,9 +405,15 @@ impl Index {
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'built_at'", [], |r| r.get(0))
             .map_err(self.err())?;
+        // Indexes built before the count was kept in `meta` count the table.
         let records: u64 = self
             .conn
-            .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+            .query_row(
+                "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'records'), \
+                 (SELECT COUNT(*) FROM records))",
+                [],
+                |r| r.get(0),
+            )
             .map_err(self.err())?;
         Ok((built_at.parse().unwrap_or(0), records))
     }

@@ -1,5 +1,10 @@
 //! `Cargo.lock`, versions 1 to 4: every `[[package]]` with its name and version. Packages with
 //! no `source` are the workspace's own crates and are reported too (they are what is built).
+//!
+//! Two readers with one answer: [`generated`] reads the exact text cargo writes in one pass
+//! over the lines (a scan in CI is mostly this parse), and gives up on anything else (another
+//! spacing, an escape, a `[metadata]` table, a duplicate key...), which the TOML parser then
+//! reads. Tests and a fuzz target hold the two to the same output.
 
 use ward_version::EcosystemKind;
 
@@ -9,11 +14,16 @@ use crate::{Package, Parsed, Relation};
 
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     let text = lines::text(bytes);
-    let doc = match document::toml(path, &text) {
+    generated(path, &text).unwrap_or_else(|| parse_toml(path, &text))
+}
+
+/// The TOML reader: any valid lockfile, however it is written.
+pub fn parse_toml(path: &str, text: &str) -> Parsed {
+    let doc = match document::toml(path, text) {
         Ok(doc) => doc,
         Err(failed) => return failed,
     };
-    let index = Lines::new(&text);
+    let index = Lines::new(text);
     let mut out = Parsed::default();
     if let Some(v) = doc.get("version").and_then(toml::Value::as_integer) {
         if !(1..=4).contains(&v) {
@@ -61,6 +71,151 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     out
 }
 
+/// One `[[package]]` as [`generated`] reads it.
+#[derive(Default)]
+struct Entry<'a> {
+    /// The name and the line it is on.
+    name: Option<(&'a str, u32)>,
+    version: Option<&'a str>,
+    source: Option<&'a str>,
+    dependencies: Vec<&'a str>,
+    /// How many keys the table has, and which: the keys cargo writes as bits, others listed.
+    keys: usize,
+    known: u8,
+    other: Vec<&'a str>,
+}
+
+impl<'a> Entry<'a> {
+    /// Records `key`; false when the table already has it (a TOML error).
+    fn add_key(&mut self, key: &'a str) -> bool {
+        const KNOWN: [&str; 6] = ["name", "version", "source", "checksum", "dependencies", "replace"];
+        self.keys += 1;
+        match KNOWN.iter().position(|k| *k == key) {
+            Some(i) => {
+                let bit = 1 << i;
+                let new = self.known & bit == 0;
+                self.known |= bit;
+                new
+            }
+            None if self.other.contains(&key) => false,
+            None => {
+                self.other.push(key);
+                true
+            }
+        }
+    }
+}
+
+/// The content of a TOML basic string holding no escape, quote or control character: what
+/// cargo writes for names, versions, sources, checksums and dependency entries.
+fn plain_string(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    inner
+        .bytes()
+        .all(|b| b != b'"' && b != b'\\' && b != 0x7f && (b >= 0x20 || b == b'\t'))
+        .then_some(inner)
+}
+
+/// No control character but tab: what TOML allows in strings and comments.
+fn printable(text: &str) -> bool {
+    text.bytes().all(|b| b != 0x7f && (b >= 0x20 || b == b'\t'))
+}
+
+/// Reads the lockfile exactly as cargo writes it (comments, `version = N` first, then
+/// `[[package]]` tables of `key = "string"` lines and a `dependencies = [` list with one
+/// `"entry",` per line), with the same answer as [`parse_toml`]; `None` for any other text.
+pub fn generated(path: &str, text: &str) -> Option<Parsed> {
+    let mut entries: Vec<Entry<'_>> = Vec::new();
+    let mut version_seen = false;
+    let mut in_list = false;
+    let mut previous_key_line = 0;
+    let mut start = 0;
+    let mut line_no: u32 = 0;
+    while start <= text.len() {
+        let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+        let line = text.get(start..end)?;
+        start = end + 1;
+        line_no = line_no.checked_add(1)?;
+        if in_list {
+            if line == "]" {
+                in_list = false;
+            } else {
+                let item = plain_string(line.strip_prefix(' ')?.strip_suffix(',')?)?;
+                entries.last_mut()?.dependencies.push(item);
+            }
+            continue;
+        }
+        if line.is_empty() || (line.starts_with('#') && printable(line)) {
+            continue;
+        }
+        if line == "[[package]]" {
+            entries.push(Entry::default());
+            continue;
+        }
+        let equals = line.bytes().position(|b| b == b'=')?;
+        let (key, value) = (line.get(..equals)?.strip_suffix(' ')?, line.get(equals + 1..)?.strip_prefix(' ')?);
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return None;
+        }
+        let Some(entry) = entries.last_mut() else {
+            // Before the first table: only the format version, once.
+            let v: i64 = value.parse().ok().filter(|_| key == "version" && !version_seen)?;
+            if !(1..=4).contains(&v) || value != v.to_string() {
+                return None;
+            }
+            version_seen = true;
+            continue;
+        };
+        if !entry.add_key(key) {
+            return None;
+        }
+        match key {
+            "dependencies" if value == "[" => in_list = true,
+            "dependencies" if value == "[]" => {}
+            "dependencies" => return None,
+            "name" => entry.name = Some((plain_string(value)?, line_no)),
+            // The name's line is where the package is reported: `version` right after it.
+            "version" if previous_key_line + 1 == line_no && entry.keys == 2 && entry.name.is_some() => {
+                entry.version = Some(plain_string(value)?);
+            }
+            "version" => return None,
+            "source" => entry.source = Some(plain_string(value)?),
+            _ => {
+                plain_string(value)?;
+            }
+        }
+        previous_key_line = line_no;
+    }
+    if in_list {
+        return None;
+    }
+    let direct: std::collections::HashSet<(&str, Option<&str>)> = entries
+        .iter()
+        .filter(|e| e.source.is_none())
+        .flat_map(|e| &e.dependencies)
+        .map(|d| {
+            let mut parts = d.split_whitespace();
+            (parts.next().unwrap_or(""), parts.next())
+        })
+        .collect();
+    let mut out = Parsed::default();
+    for entry in &entries {
+        let (Some((name, line)), Some(version)) = (entry.name, entry.version) else {
+            return None;
+        };
+        let mut p = Package::new(EcosystemKind::CratesIo, name, version, super::at(path, Some(line)));
+        let source = entry.source.unwrap_or("");
+        p.local = !(source.starts_with("registry+") || source.starts_with("sparse+"));
+        if entry.source.is_some() {
+            let is_direct = !direct.is_empty()
+                && (direct.contains(&(name, Some(version))) || direct.contains(&(name, None)));
+            p.relation = if is_direct { Relation::Direct } else { Relation::Transitive };
+        }
+        out.packages.push(p);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +239,33 @@ mod tests {
         let relations: Vec<_> = got.packages.iter().map(|p| p.relation).collect();
         assert_eq!(relations, [Relation::Unknown, Relation::Direct, Relation::Transitive]);
         check("not = [toml", &[], 1);
+    }
+
+    /// Text cargo would not write goes to the TOML reader, with the same answer.
+    #[test]
+    fn line_reader_gives_up_on_anything_else() {
+        let base = "# generated\nversion = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\ndependencies = [\n \"b\",\n]\n\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n";
+        assert_eq!(generated("L", base), Some(parse_toml("L", base)));
+        for other in [
+            base.replace("name = \"a\"", "name=\"a\""),
+            base.replace("\"a\"", "\"a\\u0062\""),
+            base.replace("version = 4", "version = 5"),
+            base.replace("version = 4", "version = 04"),
+            base.replace("# generated", "# gen\u{1}erated"),
+            base.replace("source = \"registry+x\"\n", "source = \"registry+x\"\nsource = \"y\"\n"),
+            base.replace("name = \"a\"\nversion = \"1.0.0\"", "version = \"1.0.0\"\nname = \"a\""),
+            base.replace("\n]\n", "\n"),
+            base.replace("\r", "").replace('\n', "\r\n"),
+            format!("{base}\n[metadata]\n\"x\" = \"y\"\n"),
+            base.replace("name = \"b\"\n", ""),
+        ] {
+            assert_eq!(generated("L", &other), None, "{other:?}");
+            // Whatever the TOML reader says of it stands (an error, or the same packages).
+            let _ = parse_toml("L", &other);
+        }
+        // Unknown string keys and empty lists are what cargo may add: taken.
+        let more = base.replace("source = \"registry+x\"", "source = \"registry+x\"\nchecksum = \"ab\"\nreplace = \"c\"");
+        assert_eq!(generated("L", &more), Some(parse_toml("L", &more)));
+        assert_eq!(generated("L", ""), Some(parse_toml("L", "")));
     }
 }
