@@ -13,6 +13,46 @@ use serde_json::Value;
 use ward_version::range::{Event, OsvRange, RangeKind};
 use ward_version::Ecosystem;
 
+/// What deciding whether a record concerns a package's version needs of it: read from the
+/// stored JSON without the rest (text, references...), so that the many records that do not
+/// affect the installed version are never wholly decoded.
+#[derive(Debug, Deserialize)]
+pub struct RecordHead {
+    #[serde(default)]
+    pub withdrawn: Option<serde::de::IgnoredAny>,
+    /// The entries without their `severity` and `ecosystem_specific`, which no match reads.
+    #[serde(default, deserialize_with = "affected_heads")]
+    pub affected: Vec<Affected>,
+}
+
+/// An `affected[]` entry as [`RecordHead`] reads it.
+#[derive(Deserialize)]
+struct AffectedHead {
+    #[serde(default)]
+    package: Option<Package>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    ranges: Vec<Range>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    versions: Vec<String>,
+    #[serde(default)]
+    database_specific: Option<Value>,
+}
+
+fn affected_heads<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Affected>, D::Error> {
+    let heads: Vec<AffectedHead> = null_as_default(deserializer)?;
+    Ok(heads
+        .into_iter()
+        .map(|h| Affected {
+            package: h.package,
+            severity: Vec::new(),
+            ranges: h.ranges,
+            versions: h.versions,
+            ecosystem_specific: None,
+            database_specific: h.database_specific,
+        })
+        .collect())
+}
+
 /// One advisory in OSV 1.7 form.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {

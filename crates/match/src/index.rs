@@ -52,6 +52,17 @@ impl IndexAdvisories {
     }
 }
 
+impl IndexAdvisories {
+    /// The extra records keyed under (ecosystem, name).
+    fn extra_for(&self, ecosystem: &str, name: &str) -> Vec<Arc<Record>> {
+        let Ok(e) = Ecosystem::parse(ecosystem) else { return Vec::new() };
+        let base = e.kind().name().to_string();
+        let key =
+            (base.clone(), e.release().map(str::to_string), ward_advisory::name::normalize(&base, name));
+        self.extra.get(&key).cloned().unwrap_or_default()
+    }
+}
+
 impl Advisories for IndexAdvisories {
     type Error = StoreError;
 
@@ -60,18 +71,26 @@ impl Advisories for IndexAdvisories {
             Some(index) => index.lookup(ecosystem, name)?.into_iter().map(Arc::new).collect(),
             None => Vec::new(),
         };
-        if !self.extra.is_empty() {
-            if let Ok(e) = Ecosystem::parse(ecosystem) {
-                let base = e.kind().name().to_string();
-                let key = (
-                    base.clone(),
-                    e.release().map(str::to_string),
-                    ward_advisory::name::normalize(&base, name),
-                );
-                if let Some(records) = self.extra.get(&key) {
-                    out.extend(records.iter().cloned());
-                }
+        if self.has_extra() {
+            out.extend(self.extra_for(ecosystem, name));
+        }
+        Ok(out)
+    }
+
+    fn affecting_where(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        may_match: &mut dyn FnMut(&ward_advisory::model::RecordHead) -> bool,
+    ) -> Result<Vec<Arc<Record>>, StoreError> {
+        let mut out: Vec<Arc<Record>> = match &self.index {
+            Some(index) => {
+                index.lookup_where(ecosystem, name, may_match)?.into_iter().map(Arc::new).collect()
             }
+            None => Vec::new(),
+        };
+        if self.has_extra() {
+            out.extend(self.extra_for(ecosystem, name));
         }
         Ok(out)
     }

@@ -44,6 +44,18 @@ pub trait Advisories {
     /// inventory spells it (the source implements per-ecosystem normalization).
     fn affecting(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Record>>, Self::Error>;
 
+    /// [`Advisories::affecting`], where the source may leave out the records for which
+    /// `may_match(head)` is false (it need not: the matcher decides again on what it gets).
+    fn affecting_where(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        may_match: &mut dyn FnMut(&ward_advisory::model::RecordHead) -> bool,
+    ) -> Result<Vec<Arc<Record>>, Self::Error> {
+        let _ = may_match;
+        self.affecting(ecosystem, name)
+    }
+
     /// The KEV entry of a CVE, when a KEV catalogue was imported.
     fn kev(&self, cve: &str) -> Result<Option<Kev>, Self::Error>;
 
@@ -334,7 +346,16 @@ fn match_one<A: Advisories>(p: &Package, advisories: &A) -> Matched {
         advisory: advisory.map(str::to_string),
         message,
     };
-    let records = match advisories.affecting(&p.ecosystem.to_string(), name) {
+    // Only records where an entry for this package affects the version (or cannot be
+    // evaluated: the error is reported) are wanted; the rest need not be decoded.
+    let mut may_match = |head: &ward_advisory::model::RecordHead| {
+        head.withdrawn.is_none()
+            && head
+                .affected
+                .iter()
+                .any(|a| entry_concerns(a, p, name) && !matches!(affects(a, version), Ok(false)))
+    };
+    let records = match advisories.affecting_where(&p.ecosystem.to_string(), name, &mut may_match) {
         Ok(r) => r,
         Err(e) => {
             errors.push(error(None, format!("reading advisories: {e}")));

@@ -201,6 +201,18 @@ impl Index {
         StoreError::sqlite(&self.path)
     }
 
+    /// [`Index::lookup`], keeping only the records for which `may_match(head)` is true (or
+    /// whose head does not parse: the full decode then says what is wrong). Only kept
+    /// records are decoded whole.
+    pub fn lookup_where(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        may_match: &mut dyn FnMut(&crate::model::RecordHead) -> bool,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.lookup_inner(ecosystem, name, Some(may_match))
+    }
+
     fn decode(&self, id: &str, blob: &[u8]) -> Result<Record, StoreError> {
         let damaged = |reason: String| StoreError::Damaged {
             path: self.path.clone(),
@@ -234,6 +246,15 @@ impl Index {
     /// release (`Alpine:v3.10` finds only that release's records, `Alpine` every release's);
     /// the name is normalized per ecosystem ([`crate::name::normalize`]).
     pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Record>, StoreError> {
+        self.lookup_inner(ecosystem, name, None)
+    }
+
+    fn lookup_inner(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        mut may_match: Option<&mut dyn FnMut(&crate::model::RecordHead) -> bool>,
+    ) -> Result<Vec<Record>, StoreError> {
         let (base, release) = ecosystem_key(ecosystem);
         let key = crate::name::normalize(&base, name);
         if !self.may_have(&base, &key) {
@@ -258,7 +279,21 @@ impl Index {
             }
         }
         found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        found.iter().map(|(id, _, blob)| self.decode(id, blob)).collect()
+        let mut out = Vec::with_capacity(found.len());
+        for (id, _, blob) in &found {
+            if let Some(keep) = may_match.as_mut() {
+                let mut decoder = self.decoder.borrow_mut();
+                let (decompressor, buffer) = &mut *decoder;
+                let head = blob::decode_into(blob, buffer, decompressor, build::MAX_RECORD)
+                    .ok()
+                    .and_then(|()| serde_json::from_slice::<crate::model::RecordHead>(buffer).ok());
+                if head.is_some_and(|h| !keep(&h)) {
+                    continue;
+                }
+            }
+            out.push(self.decode(id, blob)?);
+        }
+        Ok(out)
     }
 
     /// False only when the index has no record for the key (`ecosystem` without release).
