@@ -294,7 +294,8 @@ fn key_hashes_never_change_a_lookup() {
     let (with, without) = (Index::open(dir.path()).unwrap(), Index::open_file(&older).unwrap());
     let mut found = 0;
     for (ecosystem, release, name) in &keys {
-        let full = if release.is_empty() { ecosystem.clone() } else { format!("{ecosystem}:{release}") };
+        let full =
+            if release.is_empty() { ecosystem.clone() } else { format!("{ecosystem}:{release}") };
         for (eco, n) in [
             (ecosystem.as_str(), name.clone()),
             (full.as_str(), name.clone()),

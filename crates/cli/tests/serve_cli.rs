@@ -319,3 +319,33 @@ fn state_survives_a_restart_of_serve() {
     assert!(text(&out).contains("app CRITICAL SOFT 1/2"), "fresh start: {}", text(&out));
     assert!(dir.path().join("state/state.json.bad").exists());
 }
+
+/// The trends (every perfdata series, all resolutions) are kept in `trends.db`: a second
+/// run of serve adds to the first run's buckets instead of starting over.
+#[test]
+fn trends_survive_a_restart_of_serve() {
+    let (dir, config) = setup();
+    let points = || -> u64 {
+        let bytes = std::fs::read(dir.path().join("state/trends.json")).expect("trends.json");
+        let trends: Value = serde_json::from_slice(&bytes).expect("trends JSON");
+        assert_eq!(trends["schema"], "ward.check-trends/1");
+        let disk = trends["series"]["disk"].as_object().expect("disk series");
+        let (_, first) = disk.iter().next().expect("a perfdata label");
+        let count = |res: &str| -> u64 {
+            first[res]
+                .as_array()
+                .expect(res)
+                .iter()
+                .map(|row| row[4].as_u64().expect("count"))
+                .sum()
+        };
+        assert_eq!(count("5m"), count("1h"));
+        count("5m")
+    };
+    for run in 1..=3 {
+        let out = ward(&["check", "serve", "--config", &config, "--once"]);
+        assert!(text(&out).contains("disk OK HARD"), "{}", text(&out));
+        assert_eq!(points(), run, "run {run}: every earlier run's point is still counted");
+    }
+    assert!(dir.path().join("state/trends.db").is_file());
+}

@@ -242,7 +242,8 @@ fn osv_scalibr_inputs_parse_without_error() {
 fn cargo_lock_line_reader_agrees_with_toml_reader() {
     let data = common::data_dir();
     let mut files = Vec::new();
-    let mut stack = vec![data.join("real-inputs/cargo"), data.join("lockfiles"), data.join("peer-suites")];
+    let mut stack =
+        vec![data.join("real-inputs/cargo"), data.join("lockfiles"), data.join("peer-suites")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -265,7 +266,9 @@ fn cargo_lock_line_reader_agrees_with_toml_reader() {
         }
     }
     // The real lockfiles are cargo-written: the line reader must take them all.
-    for name in ["cargo-audit-0.22.2", "cargo-deny-9b36f00", "ripgrep-15.2.0", "rust-analyzer-d2e55da491"] {
+    for name in
+        ["cargo-audit-0.22.2", "cargo-deny-9b36f00", "ripgrep-15.2.0", "rust-analyzer-d2e55da491"]
+    {
         let path = data.join(format!("real-inputs/cargo/{name}.Cargo.lock"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(ward_inventory::formats::cargo::generated("x", &text).is_some(), "{name}");

@@ -57,8 +57,11 @@ impl IndexAdvisories {
     fn extra_for(&self, ecosystem: &str, name: &str) -> Vec<Arc<Record>> {
         let Ok(e) = Ecosystem::parse(ecosystem) else { return Vec::new() };
         let base = e.kind().name().to_string();
-        let key =
-            (base.clone(), e.release().map(str::to_string), ward_advisory::name::normalize(&base, name));
+        let key = (
+            base.clone(),
+            e.release().map(str::to_string),
+            ward_advisory::name::normalize(&base, name),
+        );
         self.extra.get(&key).cloned().unwrap_or_default()
     }
 }

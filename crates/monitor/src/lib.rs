@@ -21,6 +21,7 @@ pub mod story;
 pub mod threshold;
 pub mod time;
 pub mod timeseries;
+pub mod trenddb;
 
 pub use output::PluginOutput;
 pub use perfdata::{ParseProblem, PerfDatum, PerfValue};

@@ -2,7 +2,8 @@
 //! (no drift), at most `concurrency` at a time on worker threads, measures queue latency,
 //! feeds results, passive submissions and heartbeat pings into the [`Engine`], records
 //! performance data, and writes `status.json`, `metrics.prom` and `trends.json` into the
-//! state directory.
+//! state directory; the series themselves are kept in `trends.db` ([`crate::trenddb`]) and
+//! read back at start.
 //!
 //! **Phase:** a check with interval `I` runs at the instants `t` where
 //! `(t - phase) mod I = 0`, with `phase = fnv1a(name) mod I`. The next run is computed from
@@ -29,6 +30,7 @@ use crate::spool::{self, Message, Submission};
 use crate::state::State;
 use crate::time::Timestamp;
 use crate::timeseries::{self, Resolution, Retention, Store};
+use crate::trenddb::TrendDb;
 
 /// The stable phase of a check within its interval (FNV-1a of its name).
 pub fn phase(name: &str, interval: Duration) -> Duration {
@@ -152,6 +154,9 @@ pub struct Scheduler {
     kinds: BTreeMap<String, &'static str>,
     heartbeats: BTreeMap<String, (Heartbeat, HeartbeatStatus)>,
     store: Store,
+    /// Where the store is kept across restarts (`None`: the file could not be created; the
+    /// trends then live in memory only, with a warning).
+    trend_db: Option<TrendDb>,
     state_dir: PathBuf,
     concurrency: usize,
     due: BTreeMap<String, Timestamp>,
@@ -200,12 +205,24 @@ impl Scheduler {
             }
         }
         engine.start_freshness(now);
+        let mut store = Store::new(Retention::default());
+        let opened = std::fs::create_dir_all(&config.state_dir)
+            .map_err(|e| format!("{}: {e}", config.state_dir.display()))
+            .and_then(|()| TrendDb::open(&config.state_dir, &mut store, now));
+        let trend_db = match opened {
+            Ok(db) => Some(db),
+            Err(e) => {
+                tracing::warn!("trends are kept in memory only: {e}");
+                None
+            }
+        };
         Ok(Scheduler {
             engine,
             runners,
             kinds,
             heartbeats,
-            store: Store::new(Retention::default()),
+            store,
+            trend_db,
             state_dir: config.state_dir,
             concurrency: config.concurrency,
             queue: due.iter().map(|(n, t)| (*t, n.clone())).collect(),
@@ -584,6 +601,11 @@ impl Scheduler {
         // Rollups change slowly: once a minute is enough (and always on the way out).
         if now.since(self.last_trends) >= Duration::from_secs(60) || last {
             self.store.prune(now);
+            if let Some(db) = &mut self.trend_db {
+                if let Err(e) = db.save(&mut self.store, now) {
+                    tracing::warn!("saving trends: {e} (kept in memory; retried next minute)");
+                }
+            }
             write_atomic(
                 &self.state_dir.join("trends.json"),
                 &serde_json::to_vec(&self.trends())?,

@@ -45,6 +45,10 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// Every resolution, finest first.
+    pub const ALL: [Resolution; 3] =
+        [Resolution::Raw, Resolution::FiveMinutes, Resolution::OneHour];
+
     fn bucket_ms(self) -> i64 {
         match self {
             Resolution::Raw => 1,
@@ -91,6 +95,9 @@ pub struct Series {
     raw: Vec<Bucket>,
     five: Vec<Bucket>,
     hour: Vec<Bucket>,
+    /// The earliest bucket start changed since the series was last saved
+    /// ([`crate::trenddb`]); `None` when the saved copy is current.
+    pub(crate) dirty_from: Option<Timestamp>,
 }
 
 impl Series {
@@ -106,6 +113,8 @@ impl Series {
             let excess = self.raw.len() - MAX_RAW_POINTS;
             self.raw.drain(..excess);
         }
+        let hour_start = Timestamp(t.0 - t.0.rem_euclid(Resolution::OneHour.bucket_ms()));
+        self.dirty_from = Some(self.dirty_from.map_or(hour_start, |d| d.min(hour_start)));
         for (buckets, res) in
             [(&mut self.five, Resolution::FiveMinutes), (&mut self.hour, Resolution::OneHour)]
         {
@@ -130,6 +139,33 @@ impl Series {
 
     pub fn last(&self) -> Option<Bucket> {
         self.raw.last().copied()
+    }
+
+    /// The buckets of one resolution, oldest first.
+    pub(crate) fn buckets(&self, resolution: Resolution) -> &[Bucket] {
+        match resolution {
+            Resolution::Raw => &self.raw,
+            Resolution::FiveMinutes => &self.five,
+            Resolution::OneHour => &self.hour,
+        }
+    }
+
+    /// A series as saved: buckets per resolution, oldest first (raw capped to the newest
+    /// [`MAX_RAW_POINTS`]).
+    pub(crate) fn from_saved(
+        uom: String,
+        mut raw: Vec<Bucket>,
+        five: Vec<Bucket>,
+        hour: Vec<Bucket>,
+    ) -> Series {
+        if raw.len() > MAX_RAW_POINTS {
+            raw.drain(..raw.len() - MAX_RAW_POINTS);
+        }
+        Series { uom, raw, five, hour, dirty_from: None }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.raw.is_empty() && self.five.is_empty() && self.hour.is_empty()
     }
 
     fn prune(&mut self, now: Timestamp, r: &Retention) {
@@ -172,7 +208,21 @@ impl Store {
         for s in self.series.values_mut() {
             s.prune(now, &r);
         }
-        self.series.retain(|_, s| !s.raw.is_empty() || !s.five.is_empty() || !s.hour.is_empty());
+        self.series.retain(|_, s| !s.is_empty());
+    }
+
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// Every series with its (check, label).
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&(String, String), &mut Series)> {
+        self.series.iter_mut()
+    }
+
+    /// Adds a series read back from disk.
+    pub(crate) fn insert(&mut self, check: String, label: String, series: Series) {
+        self.series.insert((check, label), series);
     }
 
     pub fn len(&self) -> usize {

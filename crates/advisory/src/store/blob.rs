@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn damaged_blobs_are_errors() {
-        let json = br#"{"id":"X","details":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#;
+        let json =
+            br#"{"id":"X","details":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#;
         let good = encode(json);
         let mut out = Vec::new();
         for cut in 0..good.len() {

@@ -336,7 +336,8 @@ fn insert_records(
 
 /// FNV-1a (64 bits) of a normalized package key: stable across builds and platforms.
 pub(crate) fn key_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    key.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Per ecosystem, the sorted hashes of every package key (little-endian u64s), read by

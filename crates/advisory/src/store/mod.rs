@@ -123,7 +123,7 @@ pub struct Index {
     /// Per ecosystem, the sorted hashes of every package key in the index (`None`: an index
     /// written before they were kept), loaded on first use: most packages of a scan have no
     /// advisory, and a hash probe tells so without a query.
-    key_hashes: std::cell::RefCell<std::collections::HashMap<String, Option<Vec<u64>>>>,
+    key_hashes: std::cell::RefCell<std::collections::BTreeMap<String, Option<Vec<u64>>>>,
 }
 
 impl std::fmt::Debug for Index {

@@ -88,7 +88,8 @@ struct Entry<'a> {
 impl<'a> Entry<'a> {
     /// Records `key`; false when the table already has it (a TOML error).
     fn add_key(&mut self, key: &'a str) -> bool {
-        const KNOWN: [&str; 6] = ["name", "version", "source", "checksum", "dependencies", "replace"];
+        const KNOWN: [&str; 6] =
+            ["name", "version", "source", "checksum", "dependencies", "replace"];
         self.keys += 1;
         match KNOWN.iter().position(|k| *k == key) {
             Some(i) => {
@@ -132,7 +133,8 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
     let mut start = 0;
     let mut line_no: u32 = 0;
     while start <= text.len() {
-        let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+        let end =
+            memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
         let line = text.get(start..end)?;
         start = end + 1;
         line_no = line_no.checked_add(1)?;
@@ -153,8 +155,11 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
             continue;
         }
         let equals = line.bytes().position(|b| b == b'=')?;
-        let (key, value) = (line.get(..equals)?.strip_suffix(' ')?, line.get(equals + 1..)?.strip_prefix(' ')?);
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        let (key, value) =
+            (line.get(..equals)?.strip_suffix(' ')?, line.get(equals + 1..)?.strip_prefix(' ')?);
+        if key.is_empty()
+            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return None;
         }
         let Some(entry) = entries.last_mut() else {
@@ -175,7 +180,9 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
             "dependencies" => return None,
             "name" => entry.name = Some((plain_string(value)?, line_no)),
             // The name's line is where the package is reported: `version` right after it.
-            "version" if previous_key_line + 1 == line_no && entry.keys == 2 && entry.name.is_some() => {
+            "version"
+                if previous_key_line + 1 == line_no && entry.keys == 2 && entry.name.is_some() =>
+            {
                 entry.version = Some(plain_string(value)?);
             }
             "version" => return None,
@@ -203,7 +210,8 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
         let (Some((name, line)), Some(version)) = (entry.name, entry.version) else {
             return None;
         };
-        let mut p = Package::new(EcosystemKind::CratesIo, name, version, super::at(path, Some(line)));
+        let mut p =
+            Package::new(EcosystemKind::CratesIo, name, version, super::at(path, Some(line)));
         let source = entry.source.unwrap_or("");
         p.local = !(source.starts_with("registry+") || source.starts_with("sparse+"));
         if entry.source.is_some() {
@@ -264,7 +272,10 @@ mod tests {
             let _ = parse_toml("L", &other);
         }
         // Unknown string keys and empty lists are what cargo may add: taken.
-        let more = base.replace("source = \"registry+x\"", "source = \"registry+x\"\nchecksum = \"ab\"\nreplace = \"c\"");
+        let more = base.replace(
+            "source = \"registry+x\"",
+            "source = \"registry+x\"\nchecksum = \"ab\"\nreplace = \"c\"",
+        );
         assert_eq!(generated("L", &more), Some(parse_toml("L", &more)));
         assert_eq!(generated("L", ""), Some(parse_toml("L", "")));
     }
