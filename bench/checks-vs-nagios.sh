@@ -23,6 +23,13 @@ trap 'rm -rf "$work"' EXIT
 [ -x /usr/sbin/nagios4 ] || { echo "install nagios4-core" >&2; exit 2; }
 echo "machine: $(nproc) cores; N=$N services at 1 s; $DURATION s each; ward=$WARD"
 
+# --- the machine's ceiling ------------------------------------------------------------------
+# One bare spawn-and-wait loop per core (bench/spawn-ceiling.c): what starting the plugin
+# alone costs here. No engine can exceed it; it bounds what "2x Nagios" can mean here.
+cc -O2 -o "$work/spawn-ceiling" bench/spawn-ceiling.c
+ceiling=$(for _ in $(seq 1 "$(nproc)"); do "$work/spawn-ceiling" 2000 "$PLUGIN" 0 ok & done | python3 -c 'import sys; print(round(sum(float(l) for l in sys.stdin)))')
+echo "ceiling:  $ceiling plugin runs/s ($(nproc) bare posix_spawn loops at once, nothing else)"
+
 # --- ward ---------------------------------------------------------------------------------
 mkdir -p "$work/ward"
 {

@@ -297,6 +297,16 @@ impl Command {
             });
         }
 
+        let pid = Pid::from_raw(pid_raw as i32)
+            .ok_or_else(|| ProcessError::Wait { program: program.clone(), source: bad_pid() })?;
+        // One thread, no helpers: poll the pipes and a pidfd (Linux 5.3+). Older kernels
+        // take the thread-per-pipe path below, with the same behaviour.
+        if let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+            let (timed_out, stdout, stderr, duration) =
+                self.collect_polling(&program, &mut child, pid, &pidfd, started, deadline);
+            return self.finish(program, child, timed_out, stdout, stderr, duration, pid_raw);
+        }
+
         let stdout = Arc::new(Mutex::new(Captured::default()));
         let stderr = Arc::new(Mutex::new(Captured::default()));
         let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -326,8 +336,6 @@ impl Command {
         // The waiter sees the exit without reaping: the zombie keeps the pid (and the group
         // id) reserved until `child.wait()` below, so signalling the group stays safe.
         let (exit_tx, exit_rx) = mpsc::channel::<io::Result<()>>();
-        let pid = Pid::from_raw(pid_raw as i32)
-            .ok_or_else(|| ProcessError::Wait { program: program.clone(), source: bad_pid() })?;
         thread::spawn(move || {
             let result = loop {
                 match rustix::process::waitid(
@@ -399,6 +407,24 @@ impl Command {
             }
         }
 
+        let take = |c: &Arc<Mutex<Captured>>| {
+            std::mem::take(&mut *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        };
+        self.finish(program, child, timed_out, take(&stdout), take(&stderr), duration, pid_raw)
+    }
+
+    /// Reaps the child and puts the output together.
+    #[allow(clippy::too_many_arguments, reason = "the parts of one finished run")]
+    fn finish(
+        &self,
+        program: String,
+        mut child: std::process::Child,
+        timed_out: Option<Status>,
+        stdout: Captured,
+        stderr: Captured,
+        duration: Duration,
+        pid_raw: u32,
+    ) -> Result<Output, ProcessError> {
         let exit = child
             .wait()
             .map_err(|source| ProcessError::Wait { program: program.clone(), source })?;
@@ -407,11 +433,7 @@ impl Command {
             (None, Some(signal)) => Status::Signaled(signal),
             (None, None) => Status::Signaled(0),
         });
-        let take = |c: &Arc<Mutex<Captured>>| {
-            std::mem::take(&mut *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-        };
-        let output =
-            Output { status, stdout: take(&stdout), stderr: take(&stderr), duration, pid: pid_raw };
+        let output = Output { status, stdout, stderr, duration, pid: pid_raw };
         tracing::debug!(
             %program,
             pid = pid_raw,
@@ -422,6 +444,141 @@ impl Command {
             "process finished"
         );
         Ok(output)
+    }
+
+    /// Waits for the child's exit (pidfd readable: exited, not reaped) while reading both
+    /// pipes, on this thread; the same timeout, kill and drain rules as the thread path.
+    fn collect_polling(
+        &self,
+        program: &str,
+        child: &mut std::process::Child,
+        pid: Pid,
+        pidfd: &rustix::fd::OwnedFd,
+        started: Instant,
+        deadline: Option<Instant>,
+    ) -> (Option<Status>, Captured, Captured, Duration) {
+        use rustix::event::{PollFd, PollFlags};
+        enum Phase {
+            /// Waiting for the exit, until the timeout.
+            Running,
+            /// SIGTERM sent: the leader has `kill_grace` to exit.
+            Terminating(Instant),
+            /// SIGKILL sent: waiting for the exit, however long.
+            Killed,
+            /// Exited: reading what is left until the time given.
+            Draining(Instant),
+            /// Leftovers were killed: a last short wait for the pipes.
+            LastDrain(Instant),
+        }
+        let mut pipes =
+            [child.stdout.take().map(PipeFd::Out), child.stderr.take().map(PipeFd::Err)];
+        let mut captured = [Captured::default(), Captured::default()];
+        let mut buf = [0u8; 16 * 1024];
+        let mut phase = Phase::Running;
+        let mut timed_out = None;
+        let mut duration = Duration::ZERO;
+        loop {
+            let until = match phase {
+                Phase::Running => deadline,
+                Phase::Killed => None,
+                Phase::Terminating(t) | Phase::Draining(t) | Phase::LastDrain(t) => Some(t),
+            };
+            let waiting_exit =
+                matches!(phase, Phase::Running | Phase::Terminating(_) | Phase::Killed);
+            if !waiting_exit && pipes.iter().all(Option::is_none) {
+                break;
+            }
+            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
+            let mut which: Vec<Option<usize>> = Vec::with_capacity(3);
+            if waiting_exit {
+                fds.push(PollFd::new(pidfd, PollFlags::IN));
+                which.push(None);
+            }
+            for (i, pipe) in pipes.iter().enumerate() {
+                if let Some(p) = pipe {
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                    which.push(Some(i));
+                }
+            }
+            let now = Instant::now();
+            let timeout = until.map(|t| {
+                let left = t.saturating_duration_since(now);
+                rustix::time::Timespec {
+                    tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                    tv_nsec: i64::from(left.subsec_nanos()),
+                }
+            });
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => thread::sleep(Duration::from_millis(1)),
+            }
+            let ready: Vec<(Option<usize>, bool)> =
+                fds.iter().zip(&which).map(|(fd, w)| (*w, !fd.revents().is_empty())).collect();
+            drop(fds);
+            let mut exited_now = false;
+            for (w, is_ready) in ready {
+                if !is_ready {
+                    continue;
+                }
+                match w {
+                    None => exited_now = true,
+                    Some(i) => {
+                        let n = match pipes[i].as_mut().map(|p| p.read(&mut buf)) {
+                            Some(Ok(n)) => n,
+                            Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            _ => 0,
+                        };
+                        if n == 0 {
+                            pipes[i] = None;
+                        } else {
+                            captured[i].absorb(&buf[..n], self.output_limit, self.keep_tail);
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            phase = match phase {
+                Phase::Running | Phase::Terminating(_) | Phase::Killed if exited_now => {
+                    if let Phase::Terminating(_) = phase {
+                        // The whole group goes, whether or not the leader honoured SIGTERM.
+                        kill_group(pid, Signal::KILL);
+                    }
+                    duration = started.elapsed();
+                    let drain_until = match (timed_out, deadline) {
+                        (Some(_), _) => now + self.kill_grace,
+                        (None, Some(d)) => d.max(now),
+                        (None, None) => now + ORPHAN_PIPE_GRACE,
+                    };
+                    Phase::Draining(drain_until)
+                }
+                Phase::Running if deadline.is_some_and(|d| now >= d) => {
+                    let after = self.timeout.unwrap_or_default();
+                    tracing::warn!(%program, pid = pid.as_raw_nonzero().get(), "timeout after {}, sending SIGTERM to the process group", human(after));
+                    kill_group(pid, Signal::TERM);
+                    timed_out = Some(Status::TimedOut { after, killed: false });
+                    Phase::Terminating(now + self.kill_grace)
+                }
+                Phase::Terminating(t) if now >= t => {
+                    let killed = kill_group(pid, Signal::KILL);
+                    if killed {
+                        tracing::warn!(%program, pid = pid.as_raw_nonzero().get(), "process group ignored SIGTERM, sent SIGKILL");
+                    }
+                    let after = self.timeout.unwrap_or_default();
+                    timed_out = Some(Status::TimedOut { after, killed });
+                    Phase::Killed
+                }
+                Phase::Draining(t) if now >= t => {
+                    tracing::warn!(%program, pid = pid.as_raw_nonzero().get(), "processes left behind keep the output open; killing the process group");
+                    kill_group(pid, Signal::KILL);
+                    // Whatever escaped the group (setsid) keeps its pipe; stop waiting soon.
+                    Phase::LastDrain(now + Duration::from_millis(500))
+                }
+                Phase::LastDrain(t) if now >= t => break,
+                other => other,
+            };
+        }
+        let [out, err] = captured;
+        (timed_out, out, err, duration)
     }
 
     fn log_start(&self, program: &str) {
@@ -458,6 +615,45 @@ fn kill_group(pid: Pid, signal: Signal) -> bool {
     rustix::process::kill_process_group(pid, signal).is_ok()
 }
 
+/// A child's output pipe, read by [`Command::collect_polling`].
+enum PipeFd {
+    Out(std::process::ChildStdout),
+    Err(std::process::ChildStderr),
+}
+
+impl PipeFd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            PipeFd::Out(p) => p.read(buf),
+            PipeFd::Err(p) => p.read(buf),
+        }
+    }
+}
+
+impl rustix::fd::AsFd for PipeFd {
+    fn as_fd(&self) -> rustix::fd::BorrowedFd<'_> {
+        match self {
+            PipeFd::Out(p) => p.as_fd(),
+            PipeFd::Err(p) => p.as_fd(),
+        }
+    }
+}
+
+impl Captured {
+    /// Keeps `data` within `limit`: the first bytes, or with `tail` the last ones.
+    fn absorb(&mut self, data: &[u8], limit: usize, tail: bool) {
+        if tail {
+            self.bytes.extend_from_slice(data);
+            let excess = self.bytes.len().saturating_sub(limit);
+            self.bytes.drain(..excess);
+        } else {
+            let keep = limit.saturating_sub(self.bytes.len()).min(data.len());
+            self.bytes.extend_from_slice(&data[..keep]);
+        }
+        self.total += data.len() as u64;
+    }
+}
+
 fn spawn_reader(
     mut pipe: impl Read + Send + 'static,
     into: Arc<Mutex<Captured>>,
@@ -472,15 +668,7 @@ fn spawn_reader(
                 Ok(0) => break,
                 Ok(n) => {
                     let mut c = into.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if tail {
-                        c.bytes.extend_from_slice(&buf[..n]);
-                        let excess = c.bytes.len().saturating_sub(limit);
-                        c.bytes.drain(..excess);
-                    } else {
-                        let keep = limit.saturating_sub(c.bytes.len()).min(n);
-                        c.bytes.extend_from_slice(&buf[..keep]);
-                    }
-                    c.total += n as u64;
+                    c.absorb(&buf[..n], limit, tail);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
