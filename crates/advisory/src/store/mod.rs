@@ -260,9 +260,8 @@ impl Index {
         if !self.may_have(&base, &key) {
             return Ok(Vec::new());
         }
-        // A plain join on the key's primary-key prefix: no temporary tables, so a package
-        // without advisories (most of them) costs one b-tree probe. A record keyed under
-        // several releases comes once per release: deduplicated here, in (id, rid) order.
+        // A plain join on the key's primary-key prefix: no temporary tables. A record keyed
+        // under several releases comes once per release: deduplicated here, in (id, rid) order.
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -274,11 +273,11 @@ impl Index {
         let mut found: Vec<(String, i64, Vec<u8>)> = Vec::new();
         while let Some(row) = rows.next().map_err(self.err())? {
             let rid: i64 = row.get(0).map_err(self.err())?;
-            if found.iter().all(|f| f.1 != rid) {
-                found.push((row.get(1).map_err(self.err())?, rid, row.get(2).map_err(self.err())?));
-            }
+            found.push((row.get(1).map_err(self.err())?, rid, row.get(2).map_err(self.err())?));
         }
+        // A record's copies (one per release) share its rid, so they end up side by side.
         found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        found.dedup_by_key(|f| f.1);
         let mut out = Vec::with_capacity(found.len());
         for (id, _, blob) in &found {
             if let Some(keep) = may_match.as_mut() {
