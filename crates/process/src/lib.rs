@@ -153,6 +153,8 @@ pub struct Command {
     kill_grace: Duration,
     output_limit: usize,
     keep_tail: bool,
+    /// Wait through a pidfd on this thread (false: the helper-thread path).
+    use_pidfd: bool,
 }
 
 impl Command {
@@ -170,7 +172,16 @@ impl Command {
             kill_grace: DEFAULT_KILL_GRACE,
             output_limit: DEFAULT_OUTPUT_LIMIT,
             keep_tail: false,
+            use_pidfd: true,
         }
+    }
+
+    /// Takes the path of kernels without `pidfd_open` (before Linux 5.3): reader threads and
+    /// a waiter thread instead of one polling loop. For tests of that path.
+    #[doc(hidden)]
+    pub fn without_pidfd(mut self) -> Self {
+        self.use_pidfd = false;
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -301,7 +312,11 @@ impl Command {
             .ok_or_else(|| ProcessError::Wait { program: program.clone(), source: bad_pid() })?;
         // One thread, no helpers: poll the pipes and a pidfd (Linux 5.3+). Older kernels
         // take the thread-per-pipe path below, with the same behaviour.
-        if let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+        let pidfd = self
+            .use_pidfd
+            .then(|| rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok())
+            .flatten();
+        if let Some(pidfd) = pidfd {
             let (timed_out, stdout, stderr, duration) =
                 self.collect_polling(&program, &mut child, pid, &pidfd, started, deadline);
             return self.finish(program, child, timed_out, stdout, stderr, duration, pid_raw);

@@ -1,4 +1,5 @@
-//! ward-process against real programs: exit codes, signals, timeouts, output caps, env, cwd.
+//! ward-process against real programs: exit codes, signals, timeouts, output caps, env, cwd —
+//! on both ways of waiting (a pidfd on this thread, or helper threads on older kernels).
 
 use std::time::{Duration, Instant};
 
@@ -8,22 +9,32 @@ fn sh(script: &str) -> Command {
     Command::new("/bin/sh").args(["-c", script])
 }
 
+/// The script on both paths: the pidfd polling loop and the helper threads kernels before
+/// 5.3 get; every behaviour must be the same on each.
+fn both(script: &str) -> [Command; 2] {
+    [sh(script), sh(script).without_pidfd()]
+}
+
 #[test]
 fn exit_codes_and_output_are_reported() {
     for code in [0, 1, 2, 3, 4, 255] {
-        let out = sh(&format!("echo out; echo err >&2; exit {code}")).run().unwrap();
-        assert_eq!(out.status, Status::Exited(code));
-        assert_eq!(out.stdout.bytes, b"out\n");
-        assert_eq!(out.stderr.bytes, b"err\n");
-        assert!(!out.stdout.truncated());
+        for command in both(&format!("echo out; echo err >&2; exit {code}")) {
+            let out = command.run().unwrap();
+            assert_eq!(out.status, Status::Exited(code));
+            assert_eq!(out.stdout.bytes, b"out\n");
+            assert_eq!(out.stderr.bytes, b"err\n");
+            assert!(!out.stdout.truncated());
+        }
     }
 }
 
 #[test]
 fn a_signal_is_not_an_exit_code() {
-    let out = sh("kill -SEGV $$").run().unwrap();
-    assert_eq!(out.status, Status::Signaled(11));
-    assert!(!out.status.success());
+    for command in both("kill -SEGV $$") {
+        let out = command.run().unwrap();
+        assert_eq!(out.status, Status::Signaled(11));
+        assert!(!out.status.success());
+    }
 }
 
 #[test]
@@ -42,24 +53,24 @@ fn missing_and_unexecutable_programs_are_errors() {
 #[test]
 fn output_past_the_limit_is_read_and_discarded() {
     // 4 MiB through a 64 KiB pipe: the child would block forever if ward stopped reading.
-    let out = sh("head -c 4194304 /dev/zero; echo done >&2")
-        .output_limit(1000)
-        .timeout(Duration::from_secs(60))
-        .run()
-        .unwrap();
-    assert_eq!(out.status, Status::Exited(0));
-    assert_eq!(out.stdout.bytes.len(), 1000);
-    assert_eq!(out.stdout.total, 4_194_304);
-    assert!(out.stdout.truncated());
-    assert_eq!(out.stderr.bytes, b"done\n");
+    for command in both("head -c 4194304 /dev/zero; echo done >&2") {
+        let out = command.output_limit(1000).timeout(Duration::from_secs(60)).run().unwrap();
+        assert_eq!(out.status, Status::Exited(0));
+        assert_eq!(out.stdout.bytes.len(), 1000);
+        assert_eq!(out.stdout.total, 4_194_304);
+        assert!(out.stdout.truncated());
+        assert_eq!(out.stderr.bytes, b"done\n");
+    }
 }
 
 #[test]
 fn keep_tail_keeps_the_last_bytes() {
-    let out = sh("seq 1 10000").output_limit(10).keep_tail().run().unwrap();
-    assert_eq!(out.stdout.bytes, b"999\n10000\n");
-    assert_eq!(out.stdout.bytes.len(), 10);
-    assert!(out.stdout.truncated());
+    for command in both("seq 1 10000") {
+        let out = command.output_limit(10).keep_tail().run().unwrap();
+        assert_eq!(out.stdout.bytes, b"999\n10000\n");
+        assert_eq!(out.stdout.bytes.len(), 10);
+        assert!(out.stdout.truncated());
+    }
 }
 
 #[test]
@@ -80,22 +91,26 @@ fn timeout_kills_the_whole_process_group_with_term() {
 
 #[test]
 fn timeout_escalates_to_kill_when_term_is_ignored() {
-    let out = sh("trap '' TERM; sleep 30 & wait; sleep 30")
-        .timeout(Duration::from_millis(200))
-        .kill_grace(Duration::from_millis(300))
-        .run()
-        .unwrap();
-    assert!(matches!(out.status, Status::TimedOut { killed: true, .. }), "{:?}", out.status);
+    for command in both("trap '' TERM; sleep 30 & wait; sleep 30") {
+        let out = command
+            .timeout(Duration::from_millis(200))
+            .kill_grace(Duration::from_millis(300))
+            .run()
+            .unwrap();
+        assert!(matches!(out.status, Status::TimedOut { killed: true, .. }), "{:?}", out.status);
+    }
 }
 
 #[test]
 fn a_grandchild_holding_the_pipe_does_not_hang_ward() {
     // The main process exits at once; a background job keeps stdout open for 30 s.
-    let started = Instant::now();
-    let out = sh("echo first; sleep 30 &").timeout(Duration::from_secs(1)).run().unwrap();
-    assert_eq!(out.status, Status::Exited(0));
-    assert_eq!(out.stdout.bytes, b"first\n");
-    assert!(started.elapsed() < Duration::from_secs(20));
+    for command in both("echo first; sleep 30 &") {
+        let started = Instant::now();
+        let out = command.timeout(Duration::from_secs(1)).run().unwrap();
+        assert_eq!(out.status, Status::Exited(0));
+        assert_eq!(out.stdout.bytes, b"first\n");
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
 }
 
 #[test]
