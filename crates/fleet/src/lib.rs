@@ -272,35 +272,35 @@ impl<'a, A: Advisories> Memoized<'a, A> {
     }
 }
 
+/// The value remembered under `key`, else `load()`'s (remembered when it succeeds).
+fn remembered<K: Ord, V: Clone, E>(
+    memo: &RefCell<BTreeMap<K, V>>,
+    key: K,
+    load: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E> {
+    if let Some(value) = memo.borrow().get(&key) {
+        return Ok(value.clone());
+    }
+    let value = load()?;
+    memo.borrow_mut().insert(key, value.clone());
+    Ok(value)
+}
+
 impl<A: Advisories> Advisories for Memoized<'_, A> {
     type Error = A::Error;
 
     fn affecting(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Record>>, A::Error> {
-        let key = (ecosystem.to_owned(), name.to_owned());
-        if let Some(records) = self.affecting.borrow().get(&key) {
-            return Ok(records.clone());
-        }
-        let records = self.inner.affecting(ecosystem, name)?;
-        self.affecting.borrow_mut().insert(key, records.clone());
-        Ok(records)
+        remembered(&self.affecting, (ecosystem.to_owned(), name.to_owned()), || {
+            self.inner.affecting(ecosystem, name)
+        })
     }
 
     fn kev(&self, cve: &str) -> Result<Option<Kev>, A::Error> {
-        if let Some(entry) = self.kev.borrow().get(cve) {
-            return Ok(entry.clone());
-        }
-        let entry = self.inner.kev(cve)?;
-        self.kev.borrow_mut().insert(cve.to_owned(), entry.clone());
-        Ok(entry)
+        remembered(&self.kev, cve.to_owned(), || self.inner.kev(cve))
     }
 
     fn epss(&self, cve: &str) -> Result<Option<Epss>, A::Error> {
-        if let Some(entry) = self.epss.borrow().get(cve) {
-            return Ok(entry.clone());
-        }
-        let entry = self.inner.epss(cve)?;
-        self.epss.borrow_mut().insert(cve.to_owned(), entry.clone());
-        Ok(entry)
+        remembered(&self.epss, cve.to_owned(), || self.inner.epss(cve))
     }
 }
 
