@@ -20,9 +20,67 @@ use ward_version::Ecosystem;
 pub struct RecordHead {
     #[serde(default)]
     pub withdrawn: Option<serde::de::IgnoredAny>,
-    /// The entries without their `severity` and `ecosystem_specific`, which no match reads.
+    /// The entries without their `severity` and `ecosystem_specific`, which no match reads,
+    /// and with only the [`MATCH_KEYS`] of their `database_specific`.
     #[serde(default, deserialize_with = "affected_heads")]
     pub affected: Vec<Affected>,
+}
+
+/// The keys of an `affected[].database_specific` object that deciding a match reads: the
+/// native ranges of [`crate::affects`] (`source`, `constraints`, `vulnerable_versions`,
+/// `patched_versions`) and the binaries a security-suite fact built. A [`RecordHead`] keeps
+/// only these.
+pub const MATCH_KEYS: [&str; 5] =
+    ["source", "constraints", "vulnerable_versions", "patched_versions", "binaries"];
+
+/// An `affected[].database_specific` object reduced to its [`MATCH_KEYS`] (`None` when it has
+/// none); anything but an object or null is an error.
+fn match_keys<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    /// A key: which of [`MATCH_KEYS`] it is, if any, without copying it.
+    struct Key;
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Option<&'static str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for Key {
+        type Value = Option<&'static str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+            Ok(MATCH_KEYS.iter().copied().find(|k| *k == key))
+        }
+    }
+
+    struct Object;
+    impl<'de> Visitor<'de> for Object {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut kept = serde_json::Map::new();
+            while let Some(key) = map.next_key_seed(Key)? {
+                match key {
+                    Some(key) => {
+                        kept.insert(key.to_string(), map.next_value::<Value>()?);
+                    }
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok((!kept.is_empty()).then_some(Value::Object(kept)))
+        }
+    }
+    deserializer.deserialize_any(Object)
 }
 
 /// An `affected[]` entry as [`RecordHead`] reads it.
@@ -34,7 +92,7 @@ struct AffectedHead {
     ranges: Vec<Range>,
     #[serde(default, deserialize_with = "null_as_default")]
     versions: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "match_keys")]
     database_specific: Option<Value>,
 }
 

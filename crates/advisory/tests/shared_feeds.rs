@@ -422,3 +422,46 @@ fn fixed_versions_are_not_affected_and_introduced_ones_are() {
         failures[..failures.len().min(10)].join("\n")
     );
 }
+
+/// A record's head (what a scan decodes before deciding to decode the rest) holds exactly
+/// what matching reads: every entry's package, ranges and versions, and its
+/// `database_specific` reduced to the match keys; for every record of every shared feed.
+#[test]
+fn record_heads_hold_what_matching_reads() {
+    use ward_advisory::model::{RecordHead, MATCH_KEYS};
+    let mut checked = 0;
+    for feed in [
+        "rustsec-osv",
+        "golang-osv",
+        "pypa-osv-yaml",
+        "friendsofphp",
+        "nodejs-security-wg-npm",
+        "alpine-secdb-2020",
+    ] {
+        let (_, parsed) = import(feed);
+        for record in &parsed.records {
+            let json = serde_json::to_vec(record).unwrap();
+            let head: RecordHead = serde_json::from_slice(&json).unwrap();
+            assert_eq!(head.withdrawn.is_some(), record.withdrawn.is_some(), "{}", record.id);
+            assert_eq!(head.affected.len(), record.affected.len(), "{}", record.id);
+            for (h, a) in head.affected.iter().zip(&record.affected) {
+                assert_eq!(
+                    (&h.package, &h.ranges, &h.versions),
+                    (&a.package, &a.ranges, &a.versions)
+                );
+                let reduced =
+                    a.database_specific.as_ref().and_then(Value::as_object).and_then(|d| {
+                        let kept: serde_json::Map<String, Value> = d
+                            .iter()
+                            .filter(|(k, _)| MATCH_KEYS.contains(&k.as_str()))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        (!kept.is_empty()).then_some(Value::Object(kept))
+                    });
+                assert_eq!(h.database_specific, reduced, "{}", record.id);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 9000, "{checked}");
+}

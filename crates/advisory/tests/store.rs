@@ -15,8 +15,8 @@ fn import(dir: &Path, paths: &[PathBuf]) -> store::ImportReport {
     store::import_paths(dir, paths, 1_700_000_000, &mut |_, _| {}).expect("import succeeds")
 }
 
-fn ids(records: &[ward_advisory::Record]) -> Vec<&str> {
-    records.iter().map(|r| r.id.as_str()).collect()
+fn ids<R: std::borrow::Borrow<ward_advisory::Record>>(records: &[R]) -> Vec<&str> {
+    records.iter().map(|r| r.borrow().id.as_str()).collect()
 }
 
 fn all_fixture_feeds() -> Vec<PathBuf> {
@@ -310,4 +310,33 @@ fn key_hashes_never_change_a_lookup() {
     assert!(found > keys.len(), "{found} of {}", keys.len());
     assert!(with.lookup("crates.io", "no-such-crate-anywhere").unwrap().is_empty());
     assert!(with.lookup("NoEcosystemAtAll", "x").unwrap().is_empty());
+}
+
+/// Heads and records are decoded once per index and remembered: a lookup that rejected every
+/// head, then a full lookup, then one that keeps every head all see the same records, equal
+/// to a fresh index's, in the same order; a predicate sees each record's head once per lookup.
+#[test]
+fn remembered_records_answer_like_fresh_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &all_fixture_feeds());
+    let index = Index::open(dir.path()).unwrap();
+    for (eco, name) in [("PyPI", "django"), ("Alpine", "openssl"), ("Debian:12", "openssl")] {
+        let fresh = Index::open(dir.path()).unwrap().lookup(eco, name).unwrap();
+        assert!(!fresh.is_empty(), "{eco} {name}");
+        let mut heads = 0;
+        let none = index
+            .lookup_where(eco, name, &mut |h| {
+                heads += 1;
+                h.affected.is_empty()
+            })
+            .unwrap();
+        assert!(none.is_empty(), "{eco} {name}");
+        assert_eq!(heads, fresh.len(), "{eco} {name}");
+        for _ in 0..2 {
+            let all = index.lookup(eco, name).unwrap();
+            assert_eq!(all, fresh, "{eco} {name}");
+            let kept = index.lookup_where(eco, name, &mut |_| true).unwrap();
+            assert_eq!(kept, fresh, "{eco} {name}");
+        }
+    }
 }

@@ -71,7 +71,7 @@ impl Advisories for IndexAdvisories {
 
     fn affecting(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Record>>, StoreError> {
         let mut out: Vec<Arc<Record>> = match &self.index {
-            Some(index) => index.lookup(ecosystem, name)?.into_iter().map(Arc::new).collect(),
+            Some(index) => index.lookup(ecosystem, name)?,
             None => Vec::new(),
         };
         if self.has_extra() {
@@ -87,9 +87,7 @@ impl Advisories for IndexAdvisories {
         may_match: &mut dyn FnMut(&ward_advisory::model::RecordHead) -> bool,
     ) -> Result<Vec<Arc<Record>>, StoreError> {
         let mut out: Vec<Arc<Record>> = match &self.index {
-            Some(index) => {
-                index.lookup_where(ecosystem, name, may_match)?.into_iter().map(Arc::new).collect()
-            }
+            Some(index) => index.lookup_where(ecosystem, name, may_match)?,
             None => Vec::new(),
         };
         if self.has_extra() {

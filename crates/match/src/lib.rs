@@ -203,7 +203,8 @@ fn url_of(record: &Record) -> Option<String> {
 }
 
 /// A distinct package: ecosystem, name, version, and source package and version.
-type MatchKey = (String, String, String, Option<(String, String)>);
+/// A distinct package: ecosystem, name, version and (OS packages) source name and version.
+type MatchKey<'p> = (&'p ward_version::Ecosystem, &'p str, &'p str, Option<(&'p str, &'p str)>);
 
 /// The matched result of one distinct (ecosystem, name, version, source) package.
 #[derive(Clone)]
@@ -217,7 +218,7 @@ struct Matched {
 /// Matches packages against advisories and applies the rules.
 pub fn scan<A: Advisories>(packages: &[Package], advisories: &A, options: &Options) -> Scan {
     let mut out = Scan::default();
-    let mut cache: BTreeMap<MatchKey, Matched> = BTreeMap::new();
+    let mut cache: BTreeMap<MatchKey<'_>, std::rc::Rc<Matched>> = BTreeMap::new();
     // One entry per (input, package, version): a package locked twice in one file is one result.
     let mut grouped: BTreeMap<(String, String, String, String), PackageFindings> = BTreeMap::new();
     let mut rule_used = vec![false; options.rules.len()];
@@ -232,13 +233,15 @@ pub fn scan<A: Advisories>(packages: &[Package], advisories: &A, options: &Optio
         }
         out.checked += 1;
         let key = (
-            p.ecosystem.to_string(),
-            p.name.clone(),
-            p.version.clone(),
-            p.source.as_ref().map(|s| (s.name.clone(), s.version.clone())),
+            &p.ecosystem,
+            p.name.as_str(),
+            p.version.as_str(),
+            p.source.as_ref().map(|s| (s.name.as_str(), s.version.as_str())),
         );
-        let matched = cache.entry(key).or_insert_with(|| match_one(p, advisories)).clone();
-        out.errors.extend(matched.errors);
+        let matched = std::rc::Rc::clone(
+            cache.entry(key).or_insert_with(|| std::rc::Rc::new(match_one(p, advisories))),
+        );
+        out.errors.extend(matched.errors.iter().cloned());
         if matched.findings.is_empty() && matched.notices.is_empty() {
             continue;
         }
@@ -292,8 +295,8 @@ pub fn scan<A: Advisories>(packages: &[Package], advisories: &A, options: &Optio
             }
             kept
         };
-        let findings = keep(matched.findings, &mut out);
-        let notices = keep(matched.notices, &mut out);
+        let findings = keep(matched.findings.clone(), &mut out);
+        let notices = keep(matched.notices.clone(), &mut out);
         if findings.is_empty() && notices.is_empty() {
             continue;
         }

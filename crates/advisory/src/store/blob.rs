@@ -20,12 +20,41 @@ pub(crate) fn encode(json: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Decodes stored records into one reused buffer. The zstd context (about 100 KiB) is made only
+/// when an older index's zstd record is met.
+#[derive(Default)]
+pub(crate) struct Decoder {
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    buffer: Vec<u8>,
+    /// The rid whose JSON `buffer` holds, so a record read twice (head, then whole) is
+    /// decompressed once.
+    holds: Option<i64>,
+}
+
+impl Decoder {
+    /// The JSON of record `rid` (`None`: a one-off, never taken for another) stored as `blob`;
+    /// `max` bounds the decoded size. The error says what is wrong with the blob.
+    pub(crate) fn json(
+        &mut self,
+        rid: Option<i64>,
+        blob: &[u8],
+        max: usize,
+    ) -> Result<&[u8], String> {
+        if rid.is_none() || self.holds != rid {
+            self.holds = None;
+            decode_into(blob, &mut self.buffer, &mut self.zstd, max)?;
+            self.holds = rid;
+        }
+        Ok(&self.buffer)
+    }
+}
+
 /// Decodes a stored record into `out` (cleared first); `max` bounds the decoded size. The
 /// error says what is wrong with the blob.
-pub(crate) fn decode_into(
+fn decode_into(
     blob: &[u8],
     out: &mut Vec<u8>,
-    zstd: &mut zstd::bulk::Decompressor<'static>,
+    zstd: &mut Option<zstd::bulk::Decompressor<'static>>,
     max: usize,
 ) -> Result<(), String> {
     out.clear();
@@ -52,6 +81,10 @@ pub(crate) fn decode_into(
         .filter(|n| *n <= max)
         .ok_or("no valid zstd frame size")?;
     out.reserve(size);
+    if zstd.is_none() {
+        *zstd = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("starting zstd: {e}"))?);
+    }
+    let zstd = zstd.as_mut().ok_or("no zstd context")?;
     zstd.decompress_to_buffer(blob, out).map(|_| ()).map_err(|e| e.to_string())
 }
 
@@ -59,8 +92,8 @@ pub(crate) fn decode_into(
 mod tests {
     use super::*;
 
-    fn zstd() -> zstd::bulk::Decompressor<'static> {
-        zstd::bulk::Decompressor::new().unwrap()
+    fn zstd() -> Option<zstd::bulk::Decompressor<'static>> {
+        None
     }
 
     #[test]
@@ -75,6 +108,21 @@ mod tests {
         let old = zstd::bulk::compress(json, 9).unwrap();
         decode_into(&old, &mut out, &mut zstd(), 1 << 20).unwrap();
         assert_eq!(out, json);
+    }
+
+    #[test]
+    fn a_decoder_decompresses_a_record_once_and_one_offs_always() {
+        let (a, b) = (br#"{"id":"A"}"#.as_slice(), br#"{"id":"B"}"#.as_slice());
+        let mut d = Decoder::default();
+        assert_eq!(d.json(Some(1), &encode(a), 1 << 20).unwrap(), a);
+        // Record 1 again: the buffer already holds it (the blob is not read).
+        assert_eq!(d.json(Some(1), &encode(b), 1 << 20).unwrap(), a);
+        assert_eq!(d.json(Some(2), &encode(b), 1 << 20).unwrap(), b);
+        assert_eq!(d.json(None, &encode(a), 1 << 20).unwrap(), a);
+        assert_eq!(d.json(None, &encode(b), 1 << 20).unwrap(), b);
+        // A failed decode leaves nothing taken for record 2.
+        assert!(d.json(Some(2), b"junk", 1 << 20).is_err());
+        assert_eq!(d.json(Some(2), &encode(a), 1 << 20).unwrap(), a);
     }
 
     #[test]

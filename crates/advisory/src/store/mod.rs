@@ -9,6 +9,7 @@
 //! the kernel drops if the writer dies), so two updates never lose each other's feeds.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -118,12 +119,25 @@ pub struct PackageHit {
 pub struct Index {
     path: PathBuf,
     conn: Connection,
-    /// One zstd context and one buffer for every decode (a lookup allocates only the records).
-    decoder: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)>,
+    /// One buffer for every decode (a lookup allocates only the records).
+    decoder: std::cell::RefCell<blob::Decoder>,
+    /// Records and heads decoded so far, by rid: a scan looks up one crate at several
+    /// versions, and a server matches many hosts' copies of the same packages.
+    memo: std::cell::RefCell<Memo>,
     /// Per ecosystem, the sorted hashes of every package key in the index (`None`: an index
     /// written before they were kept), loaded on first use: most packages of a scan have no
     /// advisory, and a hash probe tells so without a query.
     key_hashes: std::cell::RefCell<std::collections::BTreeMap<String, Option<Vec<u64>>>>,
+}
+
+/// At most this many records (and as many heads) stay decoded; then the memo starts over.
+const MEMO_LIMIT: usize = 4096;
+
+#[derive(Default)]
+struct Memo {
+    /// `None`: the head does not parse (the whole record is then decoded, to say why).
+    heads: std::collections::BTreeMap<i64, Option<Arc<crate::model::RecordHead>>>,
+    records: std::collections::BTreeMap<i64, Arc<Record>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -176,16 +190,13 @@ impl Index {
             .optional()
             .map_err(StoreError::sqlite(path))?;
         match found {
-            Some(f) if f == LAYOUT_VERSION => {
-                let decompressor = zstd::bulk::Decompressor::new()
-                    .map_err(|e| StoreError::io(path, "starting zstd", e))?;
-                Ok(Index {
-                    path: path.to_path_buf(),
-                    conn,
-                    decoder: std::cell::RefCell::new((decompressor, Vec::new())),
-                    key_hashes: std::cell::RefCell::default(),
-                })
-            }
+            Some(f) if f == LAYOUT_VERSION => Ok(Index {
+                path: path.to_path_buf(),
+                conn,
+                decoder: std::cell::RefCell::default(),
+                memo: std::cell::RefCell::default(),
+                key_hashes: std::cell::RefCell::default(),
+            }),
             other => Err(StoreError::Layout {
                 path: path.to_path_buf(),
                 found: other.unwrap_or_else(|| "(none)".into()),
@@ -209,20 +220,52 @@ impl Index {
         ecosystem: &str,
         name: &str,
         may_match: &mut dyn FnMut(&crate::model::RecordHead) -> bool,
-    ) -> Result<Vec<Record>, StoreError> {
+    ) -> Result<Vec<Arc<Record>>, StoreError> {
         self.lookup_inner(ecosystem, name, Some(may_match))
     }
 
-    fn decode(&self, id: &str, blob: &[u8]) -> Result<Record, StoreError> {
+    /// Record `rid` (`None`: a one-off, not remembered) stored as `blob`, decoded whole.
+    fn decode(&self, rid: Option<i64>, id: &str, blob: &[u8]) -> Result<Arc<Record>, StoreError> {
+        if let Some(record) = rid.and_then(|rid| self.memo.borrow().records.get(&rid).cloned()) {
+            return Ok(record);
+        }
         let damaged = |reason: String| StoreError::Damaged {
             path: self.path.clone(),
             id: id.to_string(),
             reason,
         };
-        let mut decoder = self.decoder.borrow_mut();
-        let (decompressor, buffer) = &mut *decoder;
-        blob::decode_into(blob, buffer, decompressor, build::MAX_RECORD).map_err(damaged)?;
-        serde_json::from_slice(buffer).map_err(|e| damaged(e.to_string()))
+        let record: Arc<Record> = {
+            let mut decoder = self.decoder.borrow_mut();
+            let json = decoder.json(rid, blob, build::MAX_RECORD).map_err(damaged)?;
+            Arc::new(serde_json::from_slice(json).map_err(|e| damaged(e.to_string()))?)
+        };
+        if let Some(rid) = rid {
+            let mut memo = self.memo.borrow_mut();
+            if memo.records.len() >= MEMO_LIMIT {
+                memo.records.clear();
+            }
+            memo.records.insert(rid, Arc::clone(&record));
+        }
+        Ok(record)
+    }
+
+    /// Record `rid`'s head (`None`: it does not parse).
+    fn head(&self, rid: i64, blob: &[u8]) -> Option<Arc<crate::model::RecordHead>> {
+        if let Some(head) = self.memo.borrow().heads.get(&rid) {
+            return head.clone();
+        }
+        let head = {
+            let mut decoder = self.decoder.borrow_mut();
+            let json = decoder.json(Some(rid), blob, build::MAX_RECORD).ok();
+            json.and_then(|j| serde_json::from_slice::<crate::model::RecordHead>(j).ok())
+                .map(Arc::new)
+        };
+        let mut memo = self.memo.borrow_mut();
+        if memo.heads.len() >= MEMO_LIMIT {
+            memo.heads.clear();
+        }
+        memo.heads.insert(rid, head.clone());
+        head
     }
 
     fn records_where(
@@ -237,7 +280,7 @@ impl Index {
         let mut out = Vec::new();
         for row in rows {
             let (id, blob) = row.map_err(self.err())?;
-            out.push(self.decode(&id, &blob)?);
+            out.push(Arc::unwrap_or_clone(self.decode(None, &id, &blob)?));
         }
         Ok(out)
     }
@@ -245,7 +288,7 @@ impl Index {
     /// Records affecting a package. `ecosystem` is an OSV ecosystem name, with or without a
     /// release (`Alpine:v3.10` finds only that release's records, `Alpine` every release's);
     /// the name is normalized per ecosystem ([`crate::name::normalize`]).
-    pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Record>, StoreError> {
+    pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Record>>, StoreError> {
         self.lookup_inner(ecosystem, name, None)
     }
 
@@ -254,14 +297,14 @@ impl Index {
         ecosystem: &str,
         name: &str,
         mut may_match: Option<&mut dyn FnMut(&crate::model::RecordHead) -> bool>,
-    ) -> Result<Vec<Record>, StoreError> {
+    ) -> Result<Vec<Arc<Record>>, StoreError> {
         let (base, release) = ecosystem_key(ecosystem);
         let key = crate::name::normalize(&base, name);
         if !self.may_have(&base, &key) {
             return Ok(Vec::new());
         }
         // A plain join on the key's primary-key prefix: no temporary tables. A record keyed
-        // under several releases comes once per release: deduplicated here, in (id, rid) order.
+        // under several releases comes once per release: read once, the rest skipped.
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -270,29 +313,35 @@ impl Index {
             )
             .map_err(self.err())?;
         let mut rows = stmt.query(params![base, key, release]).map_err(self.err())?;
-        let mut found: Vec<(String, i64, Vec<u8>)> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut found: Vec<(String, i64, Arc<Record>)> = Vec::new();
         while let Some(row) = rows.next().map_err(self.err())? {
             let rid: i64 = row.get(0).map_err(self.err())?;
-            found.push((row.get(1).map_err(self.err())?, rid, row.get(2).map_err(self.err())?));
-        }
-        // A record's copies (one per release) share its rid, so they end up side by side.
-        found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        found.dedup_by_key(|f| f.1);
-        let mut out = Vec::with_capacity(found.len());
-        for (id, _, blob) in &found {
+            if !seen.insert(rid) {
+                continue;
+            }
+            let id: String = row.get(1).map_err(self.err())?;
+            // Borrowed from SQLite's page, not copied.
+            let blob = match row.get_ref(2).map_err(self.err())? {
+                rusqlite::types::ValueRef::Blob(b) => b,
+                other => {
+                    return Err(StoreError::Damaged {
+                        path: self.path.clone(),
+                        id,
+                        reason: format!("its data is {:?}, not a blob", other.data_type()),
+                    })
+                }
+            };
             if let Some(keep) = may_match.as_mut() {
-                let mut decoder = self.decoder.borrow_mut();
-                let (decompressor, buffer) = &mut *decoder;
-                let head = blob::decode_into(blob, buffer, decompressor, build::MAX_RECORD)
-                    .ok()
-                    .and_then(|()| serde_json::from_slice::<crate::model::RecordHead>(buffer).ok());
-                if head.is_some_and(|h| !keep(&h)) {
+                if self.head(rid, blob).is_some_and(|h| !keep(&h)) {
                     continue;
                 }
             }
-            out.push(self.decode(id, blob)?);
+            let record = self.decode(Some(rid), &id, blob)?;
+            found.push((id, rid, record));
         }
-        Ok(out)
+        found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(found.into_iter().map(|f| f.2).collect())
     }
 
     /// False only when the index has no record for the key (`ecosystem` without release).

@@ -76,14 +76,17 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Collected {
     for (path, parsed) in results {
         let own = display(&path);
         errors.extend(parsed.errors);
-        for p in parsed.packages {
-            if p.location.path != own {
-                let key = (p.location.clone(), p.name.clone(), p.version.clone());
-                if inputs_shown.contains(&p.location.path) || !included.insert(key) {
-                    continue;
-                }
-            }
-            packages.push(p);
+        let mut found = parsed.packages;
+        found.retain(|p| {
+            p.location.path == own
+                || (!inputs_shown.contains(&p.location.path)
+                    && included.insert((p.location.clone(), p.name.clone(), p.version.clone())))
+        });
+        // The first file's packages are taken as they are, not copied.
+        if packages.is_empty() {
+            packages = found;
+        } else {
+            packages.append(&mut found);
         }
     }
     let errors: Vec<ParseError> = errors.into_iter().collect::<BTreeSet<_>>().into_iter().collect();

@@ -126,7 +126,8 @@ fn printable(text: &str) -> bool {
 /// `[[package]]` tables of `key = "string"` lines and a `dependencies = [` list with one
 /// `"entry",` per line), with the same answer as [`parse_toml`]; `None` for any other text.
 pub fn generated(path: &str, text: &str) -> Option<Parsed> {
-    let mut entries: Vec<Entry<'_>> = Vec::new();
+    // Cargo writes about 250 bytes per package; room for more costs nothing until used.
+    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(text.len() / 128 + 1);
     let mut version_seen = false;
     let mut in_list = false;
     let mut previous_key_line = 0;
@@ -143,7 +144,12 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
                 in_list = false;
             } else {
                 let item = plain_string(line.strip_prefix(' ')?.strip_suffix(',')?)?;
-                entries.last_mut()?.dependencies.push(item);
+                // Only the project's own packages' dependencies are read (which packages
+                // are direct); a registry package's are checked, not kept.
+                let entry = entries.last_mut()?;
+                if entry.source.is_none() {
+                    entry.dependencies.push(item);
+                }
             }
             continue;
         }
@@ -186,7 +192,10 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
                 entry.version = Some(plain_string(value)?);
             }
             "version" => return None,
-            "source" => entry.source = Some(plain_string(value)?),
+            "source" => {
+                entry.source = Some(plain_string(value)?);
+                entry.dependencies = Vec::new();
+            }
             _ => {
                 plain_string(value)?;
             }
@@ -206,6 +215,7 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
         })
         .collect();
     let mut out = Parsed::default();
+    out.packages.reserve_exact(entries.len());
     for entry in &entries {
         let (Some((name, line)), Some(version)) = (entry.name, entry.version) else {
             return None;
