@@ -19,6 +19,81 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// A top-level subcommand's arguments, added to the grammar only when that subcommand is the
+/// one given (`Command::defer`): `ward scan` does not build the hundreds of arguments of the
+/// other commands (a fifth of a small scan's instructions). Help, completions and the grammar
+/// test build them all.
+#[derive(Debug)]
+pub struct Lazy<T>(pub T);
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Lazy<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Lazy)
+    }
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+    fn update_from_arg_matches_mut(
+        &mut self,
+        matches: &mut clap::ArgMatches,
+    ) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about::<T, false>)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about::<T, true>)
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: Subcommand> Subcommand for Lazy<T> {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about_sub::<T, false>)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about_sub::<T, true>)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        T::has_subcommand(name)
+    }
+}
+
+/// The deferred half of [`Lazy`]: the arguments, without the argument struct's own doc comment
+/// replacing the subcommand's help text (which the derive set first).
+fn keeping_about<T: Args, const UPDATE: bool>(cmd: clap::Command) -> clap::Command {
+    let (about, long) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    let cmd = if UPDATE { T::augment_args_for_update(cmd) } else { T::augment_args(cmd) };
+    with_about(cmd, about, long)
+}
+
+fn keeping_about_sub<T: Subcommand, const UPDATE: bool>(cmd: clap::Command) -> clap::Command {
+    let (about, long) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    let cmd =
+        if UPDATE { T::augment_subcommands_for_update(cmd) } else { T::augment_subcommands(cmd) };
+    with_about(cmd, about, long)
+}
+
+fn with_about(
+    cmd: clap::Command,
+    about: Option<clap::builder::StyledStr>,
+    long: Option<clap::builder::StyledStr>,
+) -> clap::Command {
+    use clap::builder::Resettable;
+    let about = about.map_or(Resettable::Reset, Resettable::Value);
+    let long = long.map_or(Resettable::Reset, Resettable::Value);
+    cmd.about(about).long_about(long)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compare versions and test ranges exactly as each ecosystem's own tools do.
@@ -26,14 +101,14 @@ pub enum Command {
     /// Use it to debug a match: "is 1.2.3-1~deb12u1 older than 1.2.3-1 on Debian?",
     /// "does 4.17.20 satisfy the npm range <4.17.21?".
     #[command(subcommand)]
-    Version(VersionCommand),
+    Version(Lazy<VersionCommand>),
 
     /// Run monitoring checks: Nagios / Monitoring-Plugins plugins, built-in checks, user stories.
     ///
     /// The exit code of `ward check run` is the check's state: 0 OK, 1 WARNING, 2 CRITICAL,
     /// 3 UNKNOWN (exactly as the plugin's, so ward can wrap plugins for other tools).
     #[command(subcommand)]
-    Check(CheckCommand),
+    Check(Lazy<CheckCommand>),
 
     /// Run a job (e.g. from cron) and report it as a heartbeat to `ward check serve`.
     ///
@@ -44,14 +119,14 @@ pub enum Command {
     /// Example (crontab):
     ///   0 2 * * *  ward run --heartbeat nightly-backup --config /etc/ward/checks.toml -- /usr/local/bin/backup
     #[command(verbatim_doc_comment)]
-    Run(RunArgs),
+    Run(Lazy<RunArgs>),
 
     /// The local advisory database: import feeds, update them, look advisories up.
     ///
     /// The index lives in the data directory: `--data-dir`, else `WARD_DATA_DIR`, else
     /// `$XDG_DATA_HOME/ward` (`~/.local/share/ward`) for users and `/var/lib/ward` for root.
     /// Every change builds a new index beside the old one and swaps it in atomically.
-    Db(DbArgs),
+    Db(Lazy<DbArgs>),
 
     /// List the packages installed or locked in files and directories.
     ///
@@ -73,7 +148,7 @@ pub enum Command {
     ///   ward inventory /var/lib/dpkg/status --format cyclonedx > sbom.cdx.json
     ///   ward inventory --host                            # this machine and its apps
     #[command(verbatim_doc_comment)]
-    Inventory(InventoryArgs),
+    Inventory(Lazy<InventoryArgs>),
 
     /// Find what is vulnerable: packages × the advisory index → findings with severity and fix.
     ///
@@ -103,7 +178,7 @@ pub enum Command {
     ///   ward scan --host --format json > host.json
     ///   ward scan --sbom bom.cdx.json --format sarif --output ward.sarif
     #[command(verbatim_doc_comment)]
-    Scan(ScanArgs),
+    Scan(Lazy<ScanArgs>),
 
     /// Run the fleet server: the HTTP API agents report to and people and scripts query.
     ///
@@ -118,10 +193,10 @@ pub enum Command {
     ///   ward server --listen 0.0.0.0:8440 --tls-cert cert.pem --tls-key key.pem
     ///   ward server --database postgres://ward@db.internal/ward
     #[command(verbatim_doc_comment)]
-    Server(ServerArgs),
+    Server(Lazy<ServerArgs>),
 
     /// The server's audit log: `ward audit verify` checks its hash chain.
-    Audit(AuditArgs),
+    Audit(Lazy<AuditArgs>),
 
     /// Start ward in one step: the server on SQLite, a local agent, and the advisory data.
     ///
@@ -137,7 +212,7 @@ pub enum Command {
     ///   ward up --advisories ../shared/data/advisories
     ///   ward up --data-dir /var/lib/ward --listen 0.0.0.0:8440
     #[command(verbatim_doc_comment)]
-    Up(UpArgs),
+    Up(Lazy<UpArgs>),
 
     /// Apply updates safely: plan, back up, apply, verify, restart, roll back (apt/dpkg).
     ///
@@ -163,7 +238,7 @@ pub enum Command {
     ///   ward patch rollback 20261121T101500Z-1a2b
     ///   ward patch status
     #[command(subcommand, verbatim_doc_comment)]
-    Patch(PatchCommand),
+    Patch(Lazy<PatchCommand>),
 
     /// Run the host agent: report this machine's inventory and facts to `ward server`.
     ///
@@ -186,7 +261,7 @@ pub enum Command {
     ///   ward agent --server https://ward.example.com --group web --tag prod
     ///   ward agent --server https://ward.example.com --once
     #[command(verbatim_doc_comment)]
-    Agent(AgentArgs),
+    Agent(Lazy<AgentArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -37,4 +37,28 @@ mod tests {
     fn command_line_grammar_is_consistent() {
         super::cli::Cli::command().debug_assert();
     }
+
+    /// Subcommands' arguments are added only when one is built (`cli::Lazy`); building one
+    /// adds its arguments and keeps the help text the subcommand was declared with.
+    #[test]
+    fn deferred_subcommands_keep_their_help() {
+        let declared = super::cli::Cli::command();
+        let mut built = declared.clone();
+        built.build();
+        let mut checked = 0;
+        for sub in declared.get_subcommands() {
+            let name = sub.get_name();
+            assert_eq!(sub.get_arguments().count(), 0, "{name} is built before it is needed");
+            let mut full = built.find_subcommand(name).unwrap().clone();
+            full.build();
+            assert_eq!(full.get_about(), sub.get_about(), "{name}");
+            assert_eq!(full.get_long_about(), sub.get_long_about(), "{name}");
+            assert!(
+                full.get_arguments().count() + full.get_subcommands().count() > 1,
+                "{name} has nothing after building"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 11, "{checked}");
+    }
 }

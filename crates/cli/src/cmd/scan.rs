@@ -226,11 +226,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         text.push_str(&format!("ward: {}\n", report.summary()));
         write_stderr(&text)?;
     }
-    Ok(if report.incomplete() {
+    let code = if report.incomplete() {
         ExitCode::from(EXIT_ERROR)
     } else if report.failed() {
         ExitCode::from(EXIT_FOUND)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    drop(report);
+    super::free_at_exit((source, packages, scan, bytes));
+    Ok(code)
 }
