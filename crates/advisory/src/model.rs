@@ -83,6 +83,56 @@ fn match_keys<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value
     deserializer.deserialize_any(Object)
 }
 
+impl RecordHead {
+    /// The smallest JSON a [`RecordHead`] reads the same as from the whole record: `withdrawn`
+    /// and each entry's package, ranges, versions and [`MATCH_KEYS`]. The index stores it
+    /// beside the record, so deciding a lookup reads a few hundred bytes, not the advisory.
+    pub fn json_of(record: &Record) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            withdrawn: Option<&'a str>,
+            affected: Vec<Entry<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            package: Option<&'a Package>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            ranges: &'a [Range],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            versions: &'a [String],
+            #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+            database_specific: serde_json::Map<String, Value>,
+        }
+        let head = Head {
+            withdrawn: record.withdrawn.as_deref(),
+            affected: record
+                .affected
+                .iter()
+                .map(|a| Entry {
+                    package: a.package.as_ref(),
+                    ranges: &a.ranges,
+                    versions: &a.versions,
+                    database_specific: a
+                        .database_specific
+                        .as_ref()
+                        .and_then(Value::as_object)
+                        .map(|d| {
+                            d.iter()
+                                .filter(|(k, _)| MATCH_KEYS.contains(&k.as_str()))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        };
+        // Plain data with string keys: serializing cannot fail.
+        serde_json::to_vec(&head).unwrap_or_default()
+    }
+}
+
 /// An `affected[]` entry as [`RecordHead`] reads it.
 #[derive(Deserialize)]
 struct AffectedHead {

@@ -442,6 +442,10 @@ fn record_heads_hold_what_matching_reads() {
         for record in &parsed.records {
             let json = serde_json::to_vec(record).unwrap();
             let head: RecordHead = serde_json::from_slice(&json).unwrap();
+            // The head the index stores beside the record reads the same.
+            let stored: RecordHead = serde_json::from_slice(&RecordHead::json_of(record)).unwrap();
+            assert_eq!(stored.withdrawn.is_some(), head.withdrawn.is_some(), "{}", record.id);
+            assert_eq!(stored.affected, head.affected, "{}", record.id);
             assert_eq!(head.withdrawn.is_some(), record.withdrawn.is_some(), "{}", record.id);
             assert_eq!(head.affected.len(), record.affected.len(), "{}", record.id);
             for (h, a) in head.affected.iter().zip(&record.affected) {

@@ -340,3 +340,58 @@ fn remembered_records_answer_like_fresh_ones() {
         }
     }
 }
+
+/// Lookups that decide on the heads stored beside the records answer exactly as an index
+/// without them (as written before they existed), which decodes heads from the records; and
+/// an update over such an older index gives every carried-over record its head.
+#[test]
+fn stored_heads_never_change_a_lookup_and_older_indexes_get_them() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &all_fixture_feeds());
+    let older = tempfile::tempdir().unwrap();
+    std::fs::copy(Index::path_in(dir.path()), Index::path_in(older.path())).unwrap();
+    let conn = rusqlite::Connection::open(Index::path_in(older.path())).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE records DROP COLUMN head; DELETE FROM meta WHERE key = 'heads'",
+    )
+    .unwrap();
+    let keys: Vec<(String, String)> = conn
+        .prepare("SELECT DISTINCT ecosystem, spelled FROM packages")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    let (with, without) = (Index::open(dir.path()).unwrap(), Index::open(older.path()).unwrap());
+    let mut kept = 0;
+    for (ecosystem, name) in &keys {
+        // Keep the records with an entry that has ranges (about half): heads are read.
+        let mut has_ranges =
+            |h: &ward_advisory::model::RecordHead| h.affected.iter().any(|a| !a.ranges.is_empty());
+        let a = with.lookup_where(ecosystem, name, &mut has_ranges).unwrap();
+        let b = without.lookup_where(ecosystem, name, &mut has_ranges).unwrap();
+        assert_eq!(ids(&a), ids(&b), "{ecosystem} {name}");
+        kept += a.len();
+    }
+    assert!(kept > 0 && keys.len() >= 8, "{kept} of {}", keys.len());
+
+    // Adding a feed to the older index carries its records over, each with its head.
+    import(older.path(), &[fixtures().join("npm-410.json")]);
+    let conn = rusqlite::Connection::open(Index::path_in(older.path())).unwrap();
+    let (missing, total): (i64, i64) = conn
+        .query_row("SELECT SUM(head IS NULL), COUNT(*) FROM records", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let before: i64 = {
+        let c = rusqlite::Connection::open(Index::path_in(dir.path())).unwrap();
+        c.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0)).unwrap()
+    };
+    // Every record carried over (npm-410 was there already: replaced, not added).
+    assert_eq!((missing, total), (0, before));
+    let heads: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'heads')", [], |r| r.get(0))
+        .unwrap();
+    assert!(heads);
+}

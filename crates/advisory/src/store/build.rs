@@ -30,7 +30,7 @@ CREATE TABLE feeds (
     imported_at INTEGER NOT NULL, checked_at INTEGER NOT NULL, last_error TEXT,
     etag TEXT, last_modified TEXT, sha256 TEXT
 ) WITHOUT ROWID;
-CREATE TABLE records (rid INTEGER PRIMARY KEY, feed TEXT NOT NULL, id TEXT NOT NULL, data BLOB NOT NULL);
+CREATE TABLE records (rid INTEGER PRIMARY KEY, feed TEXT NOT NULL, id TEXT NOT NULL, data BLOB NOT NULL, head BLOB);
 CREATE TABLE names (name TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (name, rid)) WITHOUT ROWID;
 CREATE TABLE packages (
     ecosystem TEXT NOT NULL, name TEXT NOT NULL, release TEXT NOT NULL, rid INTEGER NOT NULL,
@@ -163,9 +163,23 @@ fn write(final_path: &Path, temp: &Path, update: Update) -> Result<UpdateReport,
                     tx.execute("INSERT OR IGNORE INTO temp.dropped VALUES (?1)", [name])
                         .map_err(e(temp))?;
                 }
+                // An index written before heads were stored has no `head` column: those
+                // records get theirs below.
+                let old_heads: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM old.meta WHERE key = 'heads')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(e(temp))?;
+                let head = if old_heads { "head" } else { "NULL" };
+                tx.execute_batch(&format!(
+                    "INSERT INTO records SELECT rid, feed, id, data, {head} FROM old.records
+                        WHERE feed NOT IN (SELECT name FROM temp.dropped);"
+                ))
+                .map_err(e(temp))?;
                 tx.execute_batch(
-                    "INSERT INTO records SELECT * FROM old.records WHERE feed NOT IN (SELECT name FROM temp.dropped);
-                     INSERT INTO names SELECT n.* FROM old.names n JOIN records r ON r.rid = n.rid;
+                    "INSERT INTO names SELECT n.* FROM old.names n JOIN records r ON r.rid = n.rid;
                      INSERT INTO packages SELECT p.* FROM old.packages p JOIN records r ON r.rid = p.rid;
                      INSERT INTO record_ecosystems SELECT x.* FROM old.record_ecosystems x JOIN records r ON r.rid = x.rid;
                      INSERT INTO kev SELECT * FROM old.kev WHERE feed NOT IN (SELECT name FROM temp.dropped);
@@ -259,7 +273,10 @@ fn write(final_path: &Path, temp: &Path, update: Update) -> Result<UpdateReport,
         .map_err(e(temp))?;
     }
     insert_key_hashes(&tx).map_err(e(temp))?;
+    insert_missing_heads(&tx, temp)?;
     tx.execute("INSERT INTO meta VALUES ('layout', ?1)", [LAYOUT_VERSION]).map_err(e(temp))?;
+    // Every record has its head (readers of older indexes decode heads from the records).
+    tx.execute("INSERT INTO meta VALUES ('heads', '1')", []).map_err(e(temp))?;
     tx.execute("INSERT INTO meta VALUES ('built_at', ?1)", [update.now.to_string()])
         .map_err(e(temp))?;
     // The record count, so that opening the index for a scan never counts a whole table.
@@ -292,7 +309,7 @@ fn insert_records(
         }
     }
     let mut insert_record =
-        tx.prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4)").map_err(e(temp))?;
+        tx.prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e(temp))?;
     let mut insert_name =
         tx.prepare_cached("INSERT OR IGNORE INTO names VALUES (?1, ?2)").map_err(e(temp))?;
     let mut insert_package = tx
@@ -312,7 +329,8 @@ fn insert_records(
         let blob = super::blob::encode(&json);
         let rid = *next_rid;
         *next_rid += 1;
-        insert_record.execute(params![rid, feed.name, record.id, blob]).map_err(e(temp))?;
+        let head = crate::model::RecordHead::json_of(record);
+        insert_record.execute(params![rid, feed.name, record.id, blob, head]).map_err(e(temp))?;
         for name in record.names() {
             insert_name.execute(params![name.trim().to_ascii_uppercase(), rid]).map_err(e(temp))?;
         }
@@ -333,6 +351,29 @@ fn insert_records(
         }
     }
     Ok(unique.len() as u64)
+}
+
+/// Writes the head of every record that has none (carried over from an index written before
+/// heads were stored). A record that no longer decodes keeps none: lookups then decode it
+/// whole and report what is wrong.
+fn insert_missing_heads(tx: &rusqlite::Transaction<'_>, temp: &Path) -> Result<(), StoreError> {
+    let e = StoreError::sqlite;
+    let missing: Vec<(i64, Vec<u8>)> = tx
+        .prepare("SELECT rid, data FROM records WHERE head IS NULL")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()
+        })
+        .map_err(e(temp))?;
+    let mut update = tx.prepare("UPDATE records SET head = ?2 WHERE rid = ?1").map_err(e(temp))?;
+    let mut decoder = super::blob::Decoder::default();
+    for (rid, blob) in missing {
+        let Ok(json) = decoder.json(None, &blob, MAX_RECORD) else { continue };
+        let Ok(record) = serde_json::from_slice::<Record>(json) else { continue };
+        update
+            .execute(params![rid, crate::model::RecordHead::json_of(&record)])
+            .map_err(e(temp))?;
+    }
+    Ok(())
 }
 
 /// FNV-1a (64 bits) of a normalized package key: stable across builds and platforms.

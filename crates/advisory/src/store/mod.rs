@@ -124,6 +124,9 @@ pub struct Index {
     /// Records and heads decoded so far, by rid: a scan looks up one crate at several
     /// versions, and a server matches many hosts' copies of the same packages.
     memo: std::cell::RefCell<Memo>,
+    /// Every record's head is stored beside it (`records.head`; indexes written before
+    /// have none, and heads are decoded from the records).
+    has_heads: bool,
     /// Per ecosystem, the sorted hashes of every package key in the index (`None`: an index
     /// written before they were kept), loaded on first use: most packages of a scan have no
     /// advisory, and a hash probe tells so without a query.
@@ -191,6 +194,11 @@ impl Index {
             .map_err(StoreError::sqlite(path))?;
         match found {
             Some(f) if f == LAYOUT_VERSION => Ok(Index {
+                has_heads: conn
+                    .query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'heads')", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(StoreError::sqlite(path))?,
                 path: path.to_path_buf(),
                 conn,
                 decoder: std::cell::RefCell::default(),
@@ -249,17 +257,26 @@ impl Index {
         Ok(record)
     }
 
-    /// Record `rid`'s head (`None`: it does not parse).
-    fn head(&self, rid: i64, blob: &[u8]) -> Option<Arc<crate::model::RecordHead>> {
+    /// Record `rid`'s head (`None`: it does not parse), from the stored head when the index
+    /// has one, else from the record stored as `blob`.
+    fn head(
+        &self,
+        rid: i64,
+        stored: Option<&[u8]>,
+        blob: &[u8],
+    ) -> Option<Arc<crate::model::RecordHead>> {
         if let Some(head) = self.memo.borrow().heads.get(&rid) {
             return head.clone();
         }
-        let head = {
-            let mut decoder = self.decoder.borrow_mut();
-            let json = decoder.json(Some(rid), blob, build::MAX_RECORD).ok();
-            json.and_then(|j| serde_json::from_slice::<crate::model::RecordHead>(j).ok())
-                .map(Arc::new)
-        };
+        let head = match stored {
+            Some(json) => serde_json::from_slice::<crate::model::RecordHead>(json).ok(),
+            None => {
+                let mut decoder = self.decoder.borrow_mut();
+                let json = decoder.json(Some(rid), blob, build::MAX_RECORD).ok();
+                json.and_then(|j| serde_json::from_slice::<crate::model::RecordHead>(j).ok())
+            }
+        }
+        .map(Arc::new);
         let mut memo = self.memo.borrow_mut();
         if memo.heads.len() >= MEMO_LIMIT {
             memo.heads.clear();
@@ -305,13 +322,14 @@ impl Index {
         }
         // A plain join on the key's primary-key prefix: no temporary tables. A record keyed
         // under several releases comes once per release: read once, the rest skipped.
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT r.rid, r.id, r.data FROM packages p JOIN records r ON r.rid = p.rid \
-                 WHERE p.ecosystem = ?1 AND p.name = ?2 AND (?3 IS NULL OR p.release = ?3)",
-            )
-            .map_err(self.err())?;
+        let sql = if self.has_heads {
+            "SELECT r.rid, r.id, r.data, r.head FROM packages p JOIN records r ON r.rid = p.rid \
+             WHERE p.ecosystem = ?1 AND p.name = ?2 AND (?3 IS NULL OR p.release = ?3)"
+        } else {
+            "SELECT r.rid, r.id, r.data, NULL FROM packages p JOIN records r ON r.rid = p.rid \
+             WHERE p.ecosystem = ?1 AND p.name = ?2 AND (?3 IS NULL OR p.release = ?3)"
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.err())?;
         let mut rows = stmt.query(params![base, key, release]).map_err(self.err())?;
         let mut seen = std::collections::BTreeSet::new();
         let mut found: Vec<(String, i64, Arc<Record>)> = Vec::new();
@@ -333,7 +351,11 @@ impl Index {
                 }
             };
             if let Some(keep) = may_match.as_mut() {
-                if self.head(rid, blob).is_some_and(|h| !keep(&h)) {
+                let stored = match row.get_ref(3).map_err(self.err())? {
+                    rusqlite::types::ValueRef::Blob(b) => Some(b),
+                    _ => None,
+                };
+                if self.head(rid, stored, blob).is_some_and(|h| !keep(&h)) {
                     continue;
                 }
             }
