@@ -26,7 +26,8 @@ pub fn normalize(ecosystem: &str, name: &str) -> String {
             out
         }
         // crates.io treats `-` and `_` as the same and names are case-insensitive.
-        "crates.io" => name.to_ascii_lowercase().replace('_', "-"),
+        "crates.io" if name.contains('_') => name.to_ascii_lowercase().replace('_', "-"),
+        "crates.io" => name.to_ascii_lowercase(),
         // Case-insensitive registries.
         "npm" | "Packagist" | "NuGet" | "RubyGems" | "Hex" | "Pub" | "Alpine" | "Debian"
         | "Ubuntu" => name.to_lowercase(),

@@ -136,7 +136,9 @@ fn entry_concerns(a: &Affected, p: &Package, name: &str) -> bool {
         }
     }
     let base = p.ecosystem.kind().name();
-    if ward_advisory::name::normalize(base, &ap.name) != ward_advisory::name::normalize(base, name)
+    if ap.name != name
+        && ward_advisory::name::normalize(base, &ap.name)
+            != ward_advisory::name::normalize(base, name)
     {
         return false;
     }

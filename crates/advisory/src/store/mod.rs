@@ -127,6 +127,8 @@ pub struct Index {
     /// Every record's head is stored beside it (`records.head`; indexes written before
     /// have none, and heads are decoded from the records).
     has_heads: bool,
+    /// [`Index::ecosystem_key`]'s answers.
+    ecosystems: std::cell::RefCell<std::collections::BTreeMap<String, (String, Option<String>)>>,
     /// Per ecosystem, the sorted hashes of every package key in the index (`None`: an index
     /// written before they were kept), loaded on first use: most packages of a scan have no
     /// advisory, and a hash probe tells so without a query.
@@ -200,6 +202,7 @@ impl Index {
                     })
                     .map_err(StoreError::sqlite(path))?,
                 path: path.to_path_buf(),
+                ecosystems: std::cell::RefCell::default(),
                 conn,
                 decoder: std::cell::RefCell::default(),
                 memo: std::cell::RefCell::default(),
@@ -315,7 +318,7 @@ impl Index {
         name: &str,
         mut may_match: Option<&mut dyn FnMut(&crate::model::RecordHead) -> bool>,
     ) -> Result<Vec<Arc<Record>>, StoreError> {
-        let (base, release) = ecosystem_key(ecosystem);
+        let (base, release) = self.ecosystem_key(ecosystem);
         let key = crate::name::normalize(&base, name);
         if !self.may_have(&base, &key) {
             return Ok(Vec::new());
@@ -364,6 +367,19 @@ impl Index {
         }
         found.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         Ok(found.into_iter().map(|f| f.2).collect())
+    }
+
+    /// [`ecosystem_key`], remembered: a scan asks for one or two ecosystems, once per package.
+    fn ecosystem_key(&self, ecosystem: &str) -> (String, Option<String>) {
+        let mut known = self.ecosystems.borrow_mut();
+        if let Some(key) = known.get(ecosystem) {
+            return key.clone();
+        }
+        let key = ecosystem_key(ecosystem);
+        if known.len() < 64 {
+            known.insert(ecosystem.to_string(), key.clone());
+        }
+        key
     }
 
     /// False only when the index has no record for the key (`ecosystem` without release).

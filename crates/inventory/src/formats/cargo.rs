@@ -111,16 +111,39 @@ impl<'a> Entry<'a> {
 /// cargo writes for names, versions, sources, checksums and dependency entries.
 fn plain_string(value: &str) -> Option<&str> {
     let inner = value.strip_prefix('"')?.strip_suffix('"')?;
-    inner
-        .bytes()
-        .all(|b| b != b'"' && b != b'\\' && b != 0x7f && (b >= 0x20 || b == b'\t'))
-        .then_some(inner)
+    inner.bytes().all(|b| BYTE[usize::from(b)] & PLAIN != 0).then_some(inner)
 }
 
 /// No control character but tab: what TOML allows in strings and comments.
 fn printable(text: &str) -> bool {
-    text.bytes().all(|b| b != 0x7f && (b >= 0x20 || b == b'\t'))
+    text.bytes().all(|b| BYTE[usize::from(b)] & PRINTABLE != 0)
 }
+
+const PRINTABLE: u8 = 1;
+/// Printable, and neither a quote nor a backslash: plain string content.
+const PLAIN: u8 = 2;
+/// A letter, digit, `-` or `_`: bare key content.
+const KEY: u8 = 4;
+
+/// What each byte may be in the text cargo writes (one table lookup per byte).
+static BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c != 0x7f && (c >= 0x20 || c == b'\t') {
+            t[b] |= PRINTABLE;
+            if c != b'"' && c != b'\\' {
+                t[b] |= PLAIN;
+            }
+        }
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            t[b] |= KEY;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Reads the lockfile exactly as cargo writes it (comments, `version = N` first, then
 /// `[[package]]` tables of `key = "string"` lines and a `dependencies = [` list with one
@@ -163,9 +186,7 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
         let equals = line.bytes().position(|b| b == b'=')?;
         let (key, value) =
             (line.get(..equals)?.strip_suffix(' ')?, line.get(equals + 1..)?.strip_prefix(' ')?);
-        if key.is_empty()
-            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if key.is_empty() || !key.bytes().all(|b| BYTE[usize::from(b)] & KEY != 0) {
             return None;
         }
         let Some(entry) = entries.last_mut() else {
@@ -205,7 +226,7 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
     if in_list {
         return None;
     }
-    let direct: std::collections::HashSet<(&str, Option<&str>)> = entries
+    let mut direct: Vec<(&str, Option<&str>)> = entries
         .iter()
         .filter(|e| e.source.is_none())
         .flat_map(|e| &e.dependencies)
@@ -214,6 +235,8 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
             (parts.next().unwrap_or(""), parts.next())
         })
         .collect();
+    direct.sort_unstable();
+    direct.dedup();
     let mut out = Parsed::default();
     out.packages.reserve_exact(entries.len());
     for entry in &entries {
@@ -226,7 +249,8 @@ pub fn generated(path: &str, text: &str) -> Option<Parsed> {
         p.local = !(source.starts_with("registry+") || source.starts_with("sparse+"));
         if entry.source.is_some() {
             let is_direct = !direct.is_empty()
-                && (direct.contains(&(name, Some(version))) || direct.contains(&(name, None)));
+                && (direct.binary_search(&(name, Some(version))).is_ok()
+                    || direct.binary_search(&(name, None)).is_ok());
             p.relation = if is_direct { Relation::Direct } else { Relation::Transitive };
         }
         out.packages.push(p);
