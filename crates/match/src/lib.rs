@@ -205,8 +205,9 @@ fn url_of(record: &Record) -> Option<String> {
 }
 
 /// A distinct package: ecosystem, name, version, and source package and version.
-/// A distinct package: ecosystem, name, version and (OS packages) source name and version.
-type MatchKey<'p> = (&'p ward_version::Ecosystem, &'p str, &'p str, Option<(&'p str, &'p str)>);
+/// A distinct package: name, version, ecosystem and (OS packages) source name and version
+/// (the name first: most comparisons end there).
+type MatchKey<'p> = (&'p str, &'p str, &'p ward_version::Ecosystem, Option<(&'p str, &'p str)>);
 
 /// The matched result of one distinct (ecosystem, name, version, source) package.
 #[derive(Clone)]
@@ -235,9 +236,9 @@ pub fn scan<A: Advisories>(packages: &[Package], advisories: &A, options: &Optio
         }
         out.checked += 1;
         let key = (
-            &p.ecosystem,
             p.name.as_str(),
             p.version.as_str(),
+            &p.ecosystem,
             p.source.as_ref().map(|s| (s.name.as_str(), s.version.as_str())),
         );
         let matched = std::rc::Rc::clone(
