@@ -135,8 +135,11 @@ pub struct Index {
     key_hashes: std::cell::RefCell<std::collections::BTreeMap<String, Option<Vec<u64>>>>,
 }
 
-/// At most this many records (and as many heads) stay decoded; then the memo starts over.
-const MEMO_LIMIT: usize = 4096;
+/// At most this many whole records stay decoded (a few MB: a long-lived server holds its index
+/// for days); then the memo starts over.
+const MEMO_RECORDS: usize = 1024;
+/// Heads are a few hundred bytes each.
+const MEMO_HEADS: usize = 8192;
 
 #[derive(Default)]
 struct Memo {
@@ -252,7 +255,7 @@ impl Index {
         };
         if let Some(rid) = rid {
             let mut memo = self.memo.borrow_mut();
-            if memo.records.len() >= MEMO_LIMIT {
+            if memo.records.len() >= MEMO_RECORDS {
                 memo.records.clear();
             }
             memo.records.insert(rid, Arc::clone(&record));
@@ -281,7 +284,7 @@ impl Index {
         }
         .map(Arc::new);
         let mut memo = self.memo.borrow_mut();
-        if memo.heads.len() >= MEMO_LIMIT {
+        if memo.heads.len() >= MEMO_HEADS {
             memo.heads.clear();
         }
         memo.heads.insert(rid, head.clone());
