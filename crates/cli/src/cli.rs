@@ -21,8 +21,8 @@ pub struct Cli {
 
 /// A top-level subcommand's arguments, added to the grammar only when that subcommand is the
 /// one given (`Command::defer`): `ward scan` does not build the hundreds of arguments of the
-/// other commands (a fifth of a small scan's instructions). Help, completions and the grammar
-/// test build them all.
+/// other commands (a fifth of a small scan's instructions). `ward SUBCOMMAND --help` builds
+/// that subcommand's; the grammar test builds them all.
 #[derive(Debug)]
 pub struct Lazy<T>(pub T);
 
